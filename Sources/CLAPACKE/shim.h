@@ -1,0 +1,2 @@
+// LAPACKE, the C interface to LAPACK (Debian: liblapacke-dev; LAPACK itself from OpenBLAS).
+#include <lapacke.h>

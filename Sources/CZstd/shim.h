@@ -1,0 +1,2 @@
+// Zstandard (Debian: libzstd-dev).
+#include <zstd.h>

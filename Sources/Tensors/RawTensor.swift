@@ -1,0 +1,90 @@
+/// A tensor as files hold it: element type, shape and row-major contiguous bytes (little-endian).
+///
+/// The bytes may point into a memory-mapped file (zero-copy); convert with `floats()` /
+/// `doubles()` for compute.
+public struct RawTensor: Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let bytes: ByteBuffer
+
+    public enum Failure: Error, Equatable {
+        case byteCountMismatch(expected: Int, actual: Int)
+        case notFloatingPoint(DType)
+    }
+
+    /// Wraps `bytes`, which must hold exactly `numel × dtype.byteSize` bytes.
+    public init(dtype: DType, shape: [Int], bytes: ByteBuffer) throws {
+        let expected = shape.reduce(1, *) * dtype.byteSize
+        guard bytes.count == expected else { throw Failure.byteCountMismatch(expected: expected, actual: bytes.count) }
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// Number of elements (1 for a 0-d tensor).
+    public var elementCount: Int { shape.reduce(1, *) }
+    public var byteCount: Int { bytes.count }
+
+    // MARK: Conversion for compute
+
+    /// The values widened (or narrowed, for F64) to Float32. Integer and bool tensors are refused.
+    public func floats() throws -> [Float] {
+        let n = elementCount
+        return try bytes.withUnsafeBytes { raw -> [Float] in
+            switch dtype {
+            case .float32:
+                return (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+            case .float16:
+                return (0..<n).map { HalfPrecision.float(fromFloat16Bits: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
+            case .bfloat16:
+                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
+            case .float64:
+                return (0..<n).map { Float(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self)) }
+            default:
+                throw Failure.notFloatingPoint(dtype)
+            }
+        }
+    }
+
+    /// The values as Float64 (exact for every floating-point dtype).
+    public func doubles() throws -> [Double] {
+        if dtype == .float64 {
+            let n = elementCount
+            return bytes.withUnsafeBytes { raw in (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) } }
+        }
+        return try floats().map(Double.init)
+    }
+
+    // MARK: Construction from values
+
+    /// Stores Float32 values as `dtype` (F32, F16 or BF16 with round-to-nearest-even, or F64).
+    public static func from(floats values: [Float], shape: [Int], as dtype: DType = .float32) throws -> RawTensor {
+        guard dtype.isFloatingPoint else { throw Failure.notFloatingPoint(dtype) }
+        let buffer = ByteBuffer(unsafeUninitializedCount: values.count * dtype.byteSize) { out in
+            for (i, v) in values.enumerated() {
+                switch dtype {
+                case .float32: out.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
+                case .float16: out.storeBytes(of: HalfPrecision.float16Bits(from: v), toByteOffset: i * 2, as: UInt16.self)
+                case .bfloat16: out.storeBytes(of: HalfPrecision.bfloat16Bits(from: v), toByteOffset: i * 2, as: UInt16.self)
+                default: out.storeBytes(of: Double(v), toByteOffset: i * 8, as: Double.self)
+                }
+            }
+        }
+        return try RawTensor(dtype: dtype, shape: shape, bytes: buffer)
+    }
+
+    /// Stores Float64 values as F64.
+    public static func from(doubles values: [Double], shape: [Int]) throws -> RawTensor {
+        let buffer = ByteBuffer(unsafeUninitializedCount: values.count * 8) { out in
+            for (i, v) in values.enumerated() { out.storeBytes(of: v, toByteOffset: i * 8, as: Double.self) }
+        }
+        return try RawTensor(dtype: .float64, shape: shape, bytes: buffer)
+    }
+
+    /// Whether every element is finite (always true for integer and bool tensors).
+    public func allFinite() -> Bool {
+        guard dtype.isFloatingPoint else { return true }
+        if dtype == .float64 { return (try? doubles())?.allSatisfy(\.isFinite) ?? true }
+        return (try? floats())?.allSatisfy(\.isFinite) ?? true
+    }
+}
