@@ -18,6 +18,9 @@ let package = Package(
         .executable(name: "concepts", targets: ["concepts"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
+        .library(name: "TextEncoder", targets: ["TextEncoder"]),
+        .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
+        .library(name: "Registry", targets: ["Registry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,24 +43,50 @@ let package = Package(
             name: "TensorFormats",
             dependencies: ["Tensors"]
         ),
+        .target(
+            name: "TextEncoder",
+            dependencies: ["Tensors", "TensorFormats"]
+        ),
+        .target(
+            name: "CustomDiffusion",
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder"]
+        ),
+        .target(
+            name: "Registry",
+            dependencies: [
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "RegistrySchema", "CZstd",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
+        .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
 
         // MARK: The `concepts` executable
         .executableTarget(
             name: "concepts",
             dependencies: [
-                "Tensors", "TensorFormats",
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "cli"
         ),
+        // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
+        .executableTarget(
+            name: "concepts-bench",
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry"],
+            path: "bench/Sources"
+        ),
 
         // MARK: Tests
+        // Fixtures are read from the source tree (`fixtures/`), located from #filePath.
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(
-            name: "TensorFormatsTests",
-            dependencies: ["TensorFormats"],
-            resources: [.copy("../../fixtures")]
-        ),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
+        .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "CLITests", dependencies: ["concepts"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,28 @@
+import Foundation
+
+/// One benchmark suite: a name and a function returning its figures (JSON-serialisable values).
+struct BenchSuite {
+    let name: String
+    let run: () throws -> [String: Any]
+}
+
+/// Every suite, in run order. Each suite lives in its own `Bench+Name.swift`; add one line here.
+enum BenchSuites {
+    static let all: [BenchSuite] = [
+    ]
+}
+
+/// Wall-clock seconds of `body`.
+func measureSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Median of `runs` timings of `body`, in seconds.
+func medianSeconds(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var times: [Double] = []
+    for _ in 0..<runs { times.append(try measureSeconds(body)) }
+    times.sort()
+    return times[times.count / 2]
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// `concepts-bench [SUITE…]` — runs benchmark suites and prints one JSON object
+/// `{suite: {figure: value, …}, …}` on stdout. Progress goes to stderr. `make bench` runs them all.
+///
+/// Sizes are realistic (Stable Diffusion 1.x shapes); generated data lives under `bench/out/`
+/// (git-ignored) or a temporary directory.
+let requested = Array(CommandLine.arguments.dropFirst())
+let unknown = requested.filter { name in !BenchSuites.all.contains { $0.name == name } }
+if !unknown.isEmpty {
+    FileHandle.standardError.write(Data("error: unknown suite(s) \(unknown.joined(separator: ", ")); known: \(BenchSuites.all.map(\.name).joined(separator: ", "))\n".utf8))
+    exit(64)
+}
+var report: [String: Any] = [:]
+for suite in BenchSuites.all where requested.isEmpty || requested.contains(suite.name) {
+    FileHandle.standardError.write(Data("bench: \(suite.name)…\n".utf8))
+    do {
+        report[suite.name] = try suite.run()
+    } catch {
+        report[suite.name] = ["error": String(describing: error)]
+    }
+}
+let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+FileHandle.standardOutput.write(data + Data("\n".utf8))
