@@ -1,9 +1,9 @@
 import Foundation
 
 /// One benchmark suite: a name and a function returning its figures (JSON-serialisable values).
-struct BenchSuite {
+struct BenchSuite: Sendable {
     let name: String
-    let run: () throws -> [String: Any]
+    let run: @Sendable () throws -> [String: Any]
 }
 
 /// Every suite, in run order. Each suite lives in its own `Bench+Name.swift`; add one line here.
