@@ -9,6 +9,8 @@ public final class ByteBuffer: @unchecked Sendable {
     public let count: Int
     private let owner: AnyObject?
     private let ownsMemory: Bool
+    /// True when the bytes live in a read-only file mapping (directly or through a parent buffer).
+    public let isFileMapped: Bool
 
     /// Copies `bytes` into memory owned by the new buffer.
     public init(copying bytes: UnsafeRawBufferPointer) {
@@ -23,6 +25,7 @@ public final class ByteBuffer: @unchecked Sendable {
             ownsMemory = false
         }
         owner = nil
+        isFileMapped = false
     }
 
     /// Copies `data`.
@@ -46,6 +49,7 @@ public final class ByteBuffer: @unchecked Sendable {
         baseAddress = UnsafeRawPointer(memory)
         ownsMemory = true
         owner = nil
+        isFileMapped = false
     }
 
     /// Borrows `count` bytes at `pointer`, which stay valid as long as `owner` lives.
@@ -54,6 +58,7 @@ public final class ByteBuffer: @unchecked Sendable {
         self.count = count
         self.owner = owner
         ownsMemory = false
+        isFileMapped = owner is FileMappingOwner || (owner as? ByteBuffer)?.isFileMapped == true
     }
 
     deinit {
@@ -73,3 +78,26 @@ public final class ByteBuffer: @unchecked Sendable {
     /// A copy of the bytes as `Data`.
     public var data: Data { withUnsafeBytes { Data($0) } }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ByteBuffer {
+    /// Tells the kernel this buffer's pages will not be needed soon (`madvise(MADV_DONTNEED)` on the
+    /// whole pages inside it). For a buffer that borrows from a read-only file mapping this drops the
+    /// pages from the resident set (they are re-read from the file if touched again): streaming a
+    /// multi-GB file tensor by tensor then keeps memory flat. Does nothing for buffers that are
+    /// not file-mapped (on anonymous memory `MADV_DONTNEED` would zero the bytes).
+    public func releaseResidentPages() {
+        guard isFileMapped, let baseAddress, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: baseAddress) + page - 1) / page * page
+        let end = (Int(bitPattern: baseAddress) + count) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        madvise(pointer, end - start, Int32(MADV_DONTNEED))
+    }
+}
+
+/// Marks an object that owns a read-only file mapping (see `MappedFile`).
+protocol FileMappingOwner: AnyObject {}

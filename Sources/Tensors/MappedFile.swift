@@ -36,7 +36,7 @@ public enum MappedFile {
 }
 
 /// Owns one `mmap` region and unmaps it when the last borrower goes away.
-private final class Mapping {
+private final class Mapping: FileMappingOwner {
     let address: UnsafeMutableRawPointer?
     let length: Int
     init(address: UnsafeMutableRawPointer?, length: Int) {
