@@ -1,0 +1,139 @@
+import Crypto
+import CZstd
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Content-addressed blobs (DESIGN.md §3): each blob is named by the SHA-256 of its
+/// uncompressed bytes and stored zstd-compressed at `blobs/<aa>/<rest of hex>.zst`.
+///
+/// Writes go to `blobs/tmp/` first, are fsynced, and are renamed into place (then the directory
+/// is fsynced), so a blob that is visible is complete; a catalog row refers to a blob only after
+/// `put` returned. Every read decompresses and re-hashes, and refuses bytes whose hash differs.
+public struct BlobStore: Sendable {
+    public let directory: URL
+    /// zstd level for new blobs (3 = zstd's default: fast, and fp16/fp32 weights gain little from more).
+    public var compressionLevel: Int32 = 3
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// The outcome of storing one blob.
+    public struct PutResult: Sendable {
+        public let sha256: String
+        public let size: Int
+        public let storedSize: Int
+        /// False when an identical blob was already stored (nothing was written).
+        public let isNew: Bool
+    }
+
+    /// Hex SHA-256 of `bytes`.
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func path(for sha256: String) -> URL {
+        let hex = sha256
+        return directory.appendingPathComponent(String(hex.prefix(2)), isDirectory: true)
+            .appendingPathComponent(String(hex.dropFirst(2)) + ".zst")
+    }
+
+    // MARK: Writing
+
+    /// Stores `bytes` unless a blob with the same hash exists; returns its hash.
+    @discardableResult
+    public func put(_ bytes: UnsafeRawBufferPointer) throws -> PutResult {
+        let sha = Self.digest(bytes)
+        let target = path(for: sha)
+        if let existing = try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int {
+            return PutResult(sha256: sha, size: bytes.count, storedSize: existing, isNew: false)
+        }
+        let compressed = try Self.compress(bytes, level: compressionLevel)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try DurableFile.write(compressed, to: target, temporaryDirectory: directory.appendingPathComponent("tmp", isDirectory: true))
+        return PutResult(sha256: sha, size: bytes.count, storedSize: compressed.count, isNew: true)
+    }
+
+    public func put(_ data: Data) throws -> PutResult { try data.withUnsafeBytes { try put($0) } }
+
+    // MARK: Reading
+
+    /// The blob's uncompressed bytes, verified against its name.
+    public func get(_ sha256: String) throws -> Data {
+        let file = path(for: sha256)
+        guard let compressed = FileManager.default.contents(atPath: file.path) else {
+            throw RegistryError.missingBlob(sha256: sha256, path: file.path)
+        }
+        let data = try Self.decompress(compressed, sha256: sha256)
+        let actual = data.withUnsafeBytes { Self.digest($0) }
+        guard actual == sha256 else { throw RegistryError.corruptBlob(sha256: sha256, reason: "content hashes to \(actual)") }
+        return data
+    }
+
+    /// Every stored blob hash (walks `blobs/??/*.zst`; temporary files are not blobs).
+    public func allHashes() throws -> [String] {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: directory.path) else { return [] }
+        var hashes: [String] = []
+        for prefix in try fm.contentsOfDirectory(atPath: directory.path) where prefix.count == 2 {
+            for name in try fm.contentsOfDirectory(atPath: directory.appendingPathComponent(prefix).path) where name.hasSuffix(".zst") {
+                hashes.append(prefix + name.dropLast(4))
+            }
+        }
+        return hashes.sorted()
+    }
+
+    /// Removes a blob (used by `gc` only, for blobs no row refers to). Returns the bytes freed.
+    public func remove(_ sha256: String) throws -> Int {
+        let file = path(for: sha256)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        try FileManager.default.removeItem(at: file)
+        return size
+    }
+
+    /// Removes temporary files left by writers that were killed, older than `age` seconds.
+    public func removeStaleTemporaries(olderThan age: TimeInterval = 3600) -> Int {
+        let tmp = directory.appendingPathComponent("tmp", isDirectory: true)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: tmp.path) else { return 0 }
+        var removed = 0
+        for name in names {
+            let file = tmp.appendingPathComponent(name)
+            if let date = try? FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date,
+               Date().timeIntervalSince(date) > age {
+                if (try? FileManager.default.removeItem(at: file)) != nil { removed += 1 }
+            }
+        }
+        return removed
+    }
+
+    // MARK: zstd
+
+    static func compress(_ bytes: UnsafeRawBufferPointer, level: Int32) throws -> Data {
+        let bound = ZSTD_compressBound(bytes.count)
+        var out = Data(count: bound)
+        let written = out.withUnsafeMutableBytes { dst in
+            ZSTD_compress(dst.baseAddress, bound, bytes.baseAddress, bytes.count, level)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw RegistryError.compression(String(cString: ZSTD_getErrorName(written)))
+        }
+        out.count = written
+        return out
+    }
+
+    static func decompress(_ compressed: Data, sha256: String) throws -> Data {
+        try compressed.withUnsafeBytes { src -> Data in
+            let size = ZSTD_getFrameContentSize(src.baseAddress, src.count)
+            // ZSTD_CONTENTSIZE_UNKNOWN / _ERROR are the two largest UInt64 values.
+            guard size < UInt64.max - 1, size < UInt64(Int.max) else {
+                throw RegistryError.corruptBlob(sha256: sha256, reason: "not a zstd frame with a known size")
+            }
+            var out = Data(count: Int(size))
+            let got = out.withUnsafeMutableBytes { dst in ZSTD_decompress(dst.baseAddress, Int(size), src.baseAddress, src.count) }
+            if ZSTD_isError(got) != 0 || got != Int(size) {
+                throw RegistryError.corruptBlob(sha256: sha256, reason: "zstd: \(ZSTD_isError(got) != 0 ? String(cString: ZSTD_getErrorName(got)) : "short frame")")
+            }
+            return out
+        }
+    }
+}

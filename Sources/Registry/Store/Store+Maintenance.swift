@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+/// Result of `concepts verify`.
+public struct VerifyReport: Codable, Sendable {
+    public let blobsChecked: Int
+    public let problems: [String]
+    enum CodingKeys: String, CodingKey {
+        case problems
+        case blobsChecked = "blobs_checked"
+    }
+}
+
+/// Result of `concepts gc`.
+public struct GCReport: Codable, Sendable {
+    public let blobsRemoved: Int
+    public let bytesFreed: Int
+    enum CodingKeys: String, CodingKey {
+        case blobsRemoved = "blobs_removed"
+        case bytesFreed = "bytes_freed"
+    }
+}
+
+extension Store {
+    /// Re-hashes every blob file and checks every catalog reference: referenced blobs must exist
+    /// and hash to their names, blob rows must have files, and SQLite's integrity and foreign-key
+    /// checks must pass. Unreferenced blobs (left by a writer that was killed) are not problems:
+    /// `gc` removes them.
+    public func verify() throws -> VerifyReport {
+        var problems: [String] = []
+        let (referenced, recorded, integrity, foreignKeys) = try database.read { db in
+            (try referencedBlobSet(in: db),
+             Set(try String.fetchAll(db, sql: "SELECT sha256 FROM blob")),
+             try String.fetchAll(db, sql: "PRAGMA integrity_check"),
+             try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"))
+        }
+        if integrity != ["ok"] { problems += integrity.map { "catalog integrity: \($0)" } }
+        for row in foreignKeys { problems.append("catalog foreign key: table \(row[0] as String? ?? "?") row \(row[1] as Int64? ?? -1) refers to a missing \(row[2] as String? ?? "?") row") }
+        let onDisk = Set(try blobs.allHashes())
+        for sha in onDisk.sorted() {
+            do { _ = try blobs.get(sha) } catch { problems.append(error.localizedDescription) }
+        }
+        for sha in referenced.union(recorded).subtracting(onDisk).sorted() {
+            problems.append("blob \(sha) is referenced by the catalog but missing from \(blobs.path(for: sha).path)")
+        }
+        for sha in referenced.subtracting(recorded).sorted() {
+            problems.append("blob \(sha) is referenced but has no row in the blob table")
+        }
+        return VerifyReport(blobsChecked: onDisk.count, problems: problems)
+    }
+
+    /// Removes blob files and rows that nothing in the catalog refers to, and stale temporaries.
+    public func collectGarbage() throws -> GCReport {
+        let lock = try StoreLock(store: root, mode: .exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        let referenced = try database.read { db in try referencedBlobSet(in: db) }
+        var removed = 0
+        var freed = 0
+        for sha in try blobs.allHashes() where !referenced.contains(sha) {
+            freed += try blobs.remove(sha)
+            removed += 1
+        }
+        try database.write { db in
+            for sha in try String.fetchAll(db, sql: "SELECT sha256 FROM blob") where !referenced.contains(sha) {
+                try db.execute(sql: "DELETE FROM blob WHERE sha256 = ?", arguments: [sha])
+            }
+        }
+        _ = blobs.removeStaleTemporaries(olderThan: 0)
+        return GCReport(blobsRemoved: removed, bytesFreed: freed)
+    }
+
+    private func referencedBlobSet(in db: Database) throws -> Set<String> {
+        var all = Set<String>()
+        for sql in Self.blobReferenceQueries { all.formUnion(try String.fetchAll(db, sql: sql)) }
+        return all
+    }
+}
