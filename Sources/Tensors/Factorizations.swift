@@ -35,6 +35,7 @@ public struct CholeskyFactor: Sendable {
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows
         guard b.rows == n else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, factor has order \(n)") }
+        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
         let info = factor.storage.withUnsafeBufferPointer { pa in
@@ -78,6 +79,7 @@ public struct LUFactor: Sendable {
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows
         guard b.rows == n else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, factor has order \(n)") }
+        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
         let info = factor.storage.withUnsafeBufferPointer { pa in
@@ -122,6 +124,8 @@ extension Matrix where Scalar == Double {
     /// use `SingularValueDecomposition`.
     public static func leastSquares(_ a: Matrix<Double>, _ b: Matrix<Double>) throws -> Matrix<Double> {
         guard a.rows == b.rows else { throw LinearAlgebraError.shapeMismatch("A has \(a.rows) rows, B has \(b.rows)") }
+        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("least-squares matrix") }
+        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         let m = a.rows, n = a.cols, nrhs = b.cols
         var aa = a
         // dgels overwrites B (max(m, n) rows) with the solution in its first n rows.
