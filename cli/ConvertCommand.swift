@@ -1,10 +1,39 @@
 import ArgumentParser
+import Foundation
+import TensorFormats
 
-/// `concepts convert FILE OUT.safetensors [--json]` — placeholder until the writers land.
+/// `concepts convert FILE OUT.safetensors [--json]` — rewrites any tensor file `inspect` reads as
+/// one safetensors file: torch checkpoints flattened with `.` (views made contiguous, bytes copied
+/// unchanged), safetensors metadata kept. Refuses whatever `inspect` refuses; the output is
+/// written atomically, so nothing is written on error.
+///
+/// JSON (../shared/docs/CLI.md, "Files"): `{tensors: N, bytes}` (`bytes`: size of the written file).
 struct ConvertCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "convert", abstract: "Convert a tensor file to safetensors.")
-    @Argument var file: String
-    @Argument var output: String
-    @Flag var json = false
-    func run() throws { throw CLIFailure(message: "convert: not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a tensor file (torch checkpoint or safetensors) to safetensors.")
+
+    @Argument(help: "A .safetensors file, a sharded *.safetensors.index.json, or a torch .bin/.ckpt/.pt checkpoint.")
+    var file: String
+
+    @Argument(help: "The safetensors file to write.")
+    var output: String
+
+    @Flag(help: "Print one JSON object on stdout.")
+    var json = false
+
+    struct Output: Encodable {
+        var tensors: Int
+        var bytes: Int
+    }
+
+    func run() throws {
+        let archive = try TensorFile.read(path: file)
+        try Safetensors.write(archive.tensors, metadata: archive.metadata, to: output)
+        let attributes = try FileManager.default.attributesOfItem(atPath: output)
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let result = Output(tensors: archive.tensors.count, bytes: size)
+        if json { return try JSONOutput.print(result) }
+        print("wrote \(result.tensors) tensor\(result.tensors == 1 ? "" : "s") (\(result.bytes) bytes) to \(output)")
+    }
 }

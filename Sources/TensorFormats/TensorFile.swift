@@ -4,7 +4,8 @@ import Foundation
 /// - a zip archive (`PK\u{3}\u{4}`) → a torch checkpoint (`TorchCheckpoint`), tensors flattened with
 ///   `.` along dict keys and list indices (`state_dict.model.…`);
 /// - a name ending in `.index.json` → sharded safetensors (`Safetensors.readSharded`);
-/// - a legacy `torch.save` pickle → refused as such;
+/// - a legacy `torch.save` pickle → refused as such; any other `.pt`/`.pth`/`.bin`/`.ckpt` file
+///   that does not look like safetensors → `TorchCheckpointError.notZip`;
 /// - anything else → safetensors (`Safetensors.read`), whose checks refuse non-tensor files.
 public enum TensorFile {
     public static func read(path: String) throws -> TensorArchive {
@@ -12,6 +13,12 @@ public enum TensorFile {
         let head = try prefix(of: path, count: TorchCheckpoint.legacyMagic.count)
         if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try readTorch(path: path) }
         if head.starts(with: TorchCheckpoint.legacyMagic) { throw TorchCheckpointError.legacyFormat(path: path) }
+        // A torch-named file that does not even look like safetensors (8-byte length, then `{`).
+        let torchExtensions: Set<String> = ["pt", "pth", "bin", "ckpt"]
+        if torchExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased()),
+           head.count < 9 || head[8] != UInt8(ascii: "{") {
+            throw TorchCheckpointError.notZip(path: path)
+        }
         return try Safetensors.read(path: path)
     }
 

@@ -45,7 +45,7 @@ import Testing
 
     @Test func viewsKeepTheirValues() throws {
         // big = arange(40).reshape(5, 8) / 4 - 3, so big[r, c] = (8r + c) / 4 - 3.
-        let value = try TorchCheckpoint.read(path: TorchFixtures.good("views.pt"))
+        let value = try TorchCheckpoint.read(path: TorchFixtures.good("views.bin"))
         func floats(_ key: String) throws -> [Float] {
             guard case .tensor(let t)? = value[key] else { throw TorchCheckpointError.missingStorage(key: key, path: "") }
             return try t.floats()

@@ -87,3 +87,24 @@ import Testing
         }
     }
 }
+
+@Suite struct TensorFileDetectionTests {
+    @Test func torchNamedGarbageIsNotZip() {
+        #expect(throws: TorchCheckpointError.notZip(path: TorchFixtures.bad("garbage.bin"))) {
+            try TensorFile.read(path: TorchFixtures.bad("garbage.bin"))
+        }
+        #expect(throws: TorchCheckpointError.notZip(path: TorchFixtures.bad("empty.pt"))) {
+            try TensorFile.read(path: TorchFixtures.bad("empty.pt"))
+        }
+    }
+
+    @Test func safetensorsContentIsReadWhateverTheName() throws {
+        let directory = try TorchFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let renamed = directory.appendingPathComponent("weights.bin")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: TorchFixtures.good("dtypes.golden.safetensors")), to: renamed)
+        let archive = try TensorFile.read(path: renamed.path)
+        #expect(archive.format == .safetensors)
+        #expect(archive.tensors.count == 10)
+    }
+}

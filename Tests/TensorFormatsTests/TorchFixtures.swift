@@ -13,7 +13,7 @@ enum TorchFixtures {
 
     /// The checkpoints written by `torch.save` in fixtures/generate_torch.py, each with a golden JSON tree.
     static let goodFiles = [
-        "nested.pt", "views.pt", "dtypes.pt", "linear_state_dict.bin", "sequential_state_dict.ckpt",
+        "nested.pt", "views.bin", "dtypes.pt", "linear_state_dict.bin", "sequential_state_dict.ckpt",
         "custom_diffusion_embedding.bin", "custom_diffusion_delta.bin", "diffusers_attn_procs.bin",
         "parameter.pt", "scalars.pt", "through_buffer.pt",
     ]
