@@ -1,0 +1,112 @@
+import Foundation
+import Tensors
+
+extension CLIPTextModel {
+    /// Encodes a batch of token-id sequences of any lengths (1…`maxPositions`, no padding needed: the model is
+    /// causal). All captions' rows are concatenated for the projections (one GEMM per weight per layer);
+    /// attention runs per caption.
+    ///
+    /// - Parameters:
+    ///   - layer: which hidden state to return (after the final layer norm).
+    ///   - extraEmbeddings: rows for ids `vocabSize, vocabSize + 1, …` (a concept's learned token embeddings),
+    ///     used without copying the vocabulary's embedding matrix.
+    /// - Returns: one output per sequence, pooled at the first EOS (or the argmax id for `eos_token_id == 2`).
+    public func encode(_ batch: [[Int32]], layer: HiddenLayer = .last, extraEmbeddings: Matrix<Float>? = nil) throws -> [CLIPTextOutput] {
+        let c = configuration
+        let d = c.hiddenSize
+        if let extra = extraEmbeddings, extra.cols != d { throw TextEncoderError.extraEmbeddingWidth(expected: d, actual: extra.cols) }
+        let captured: Int
+        switch layer {
+        case .last: captured = c.numLayers
+        case .penultimate: captured = c.numLayers - 1
+        case .layer(let k): captured = k
+        }
+        guard (0...c.numLayers).contains(captured) else { throw TextEncoderError.invalidLayer(captured, layers: c.numLayers) }
+        let limit = c.vocabSize + (extraEmbeddings?.rows ?? 0)
+        var spans: [Range<Int>] = []
+        var total = 0
+        for (s, ids) in batch.enumerated() {
+            guard (1...c.maxPositions).contains(ids.count) else {
+                throw TextEncoderError.invalidSequenceLength(sequence: s, length: ids.count, maximum: c.maxPositions)
+            }
+            if let bad = ids.first(where: { $0 < 0 || Int($0) >= limit }) {
+                throw TextEncoderError.tokenOutOfRange(id: bad, sequence: s, limit: limit)
+            }
+            spans.append(total..<(total + ids.count))
+            total += ids.count
+        }
+        guard total > 0 else { return [] }
+
+        // x⁰ = E_tok[id] + E_pos[position]
+        var x = [Float](repeating: 0, count: total * d)
+        let extra = extraEmbeddings?.storage ?? []
+        for (s, ids) in batch.enumerated() {
+            for (p, id) in ids.enumerated() {
+                let row = (spans[s].lowerBound + p) * d
+                let i = Int(id)
+                for j in 0..<d {
+                    let token = i < c.vocabSize ? tokenEmbedding[i * d + j] : extra[(i - c.vocabSize) * d + j]
+                    x[row + j] = token + positionEmbedding[p * d + j]
+                }
+            }
+        }
+        var capturedState = captured == 0 ? x : []
+        for (index, weights) in layers.enumerated() {
+            forward(layer: weights, x: &x, spans: spans)
+            if index + 1 == captured, captured < c.numLayers { capturedState = x }
+        }
+        let last = TransformerKernels.layerNorm(x, rows: total, width: d, weight: finalNormWeight, bias: finalNormBias, eps: c.layerNormEps)
+        let hidden = captured == c.numLayers ? last
+            : TransformerKernels.layerNorm(capturedState, rows: total, width: d, weight: finalNormWeight, bias: finalNormBias, eps: c.layerNormEps)
+
+        var outputs: [CLIPTextOutput] = []
+        for (s, ids) in batch.enumerated() {
+            let span = spans[s]
+            let at = span.lowerBound + Self.poolingIndex(ids, eosTokenID: c.eosTokenID)
+            let pooled = Array(last[(at * d)..<((at + 1) * d)])
+            var projection: [Float]?
+            var embedding: [Float]?
+            if let textProjection {
+                var projected = [Float](repeating: 0, count: c.projectionDim)
+                TransformerKernels.linear(pooled, rows: 1, inputs: d, weight: textProjection,
+                                          bias: [Float](repeating: 0, count: c.projectionDim), outputs: c.projectionDim,
+                                          into: &projected, accumulate: false)
+                let norm = Float(projected.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
+                projection = projected
+                embedding = norm > 0 ? projected.map { $0 / norm } : projected
+            }
+            outputs.append(CLIPTextOutput(
+                hidden: Matrix(rows: span.count, cols: d, storage: Array(hidden[(span.lowerBound * d)..<(span.upperBound * d)])),
+                pooled: pooled, projection: projection, embedding: embedding))
+        }
+        return outputs
+    }
+
+    /// transformers' pooling position: for legacy configs (`eos_token_id == 2`) the argmax of the ids (first
+    /// maximum), else the first position whose id is `eos_token_id` (0 if none, as `argmax` of all-false).
+    public static func poolingIndex(_ ids: [Int32], eosTokenID: Int) -> Int {
+        if eosTokenID == 2 {
+            var best = 0
+            for (i, id) in ids.enumerated() where id > ids[best] { best = i }
+            return best
+        }
+        return ids.firstIndex(of: Int32(truncatingIfNeeded: eosTokenID)) ?? 0
+    }
+
+    /// One pre-LN encoder layer in place over all rows.
+    func forward(layer w: Layer, x: inout [Float], spans: [Range<Int>]) {
+        let c = configuration
+        let d = c.hiddenSize
+        let rows = spans.last?.upperBound ?? 0
+        let h1 = TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm1Weight, bias: w.norm1Bias, eps: c.layerNormEps)
+        var qkv = [Float](repeating: 0, count: rows * 3 * d)
+        TransformerKernels.linear(h1, rows: rows, inputs: d, weight: w.qkvWeight, bias: w.qkvBias, outputs: 3 * d, into: &qkv, accumulate: false)
+        let attended = TransformerKernels.causalAttention(qkv, spans: spans, width: d, heads: c.numHeads)
+        TransformerKernels.linear(attended, rows: rows, inputs: d, weight: w.outWeight, bias: w.outBias, outputs: d, into: &x, accumulate: true)
+        let h2 = TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm2Weight, bias: w.norm2Bias, eps: c.layerNormEps)
+        var mid = [Float](repeating: 0, count: rows * c.intermediateSize)
+        TransformerKernels.linear(h2, rows: rows, inputs: d, weight: w.fc1Weight, bias: w.fc1Bias, outputs: c.intermediateSize, into: &mid, accumulate: false)
+        TransformerKernels.activate(&mid, c.activation)
+        TransformerKernels.linear(mid, rows: rows, inputs: c.intermediateSize, weight: w.fc2Weight, bias: w.fc2Bias, outputs: d, into: &x, accumulate: true)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Tensors
+
+/// The transformer's building blocks on row-major Float32 buffers: linear layers through BLAS `sgemm`
+/// (`Float.gemm` in Tensors), layer norm, activations, causal multi-head attention.
+enum TransformerKernels {
+    /// `y ← (accumulate ? y : 0) + x·Wᵀ + b` for `rows` rows: `x` is `rows × inputs`, `W` is `outputs × inputs`
+    /// (a PyTorch `Linear` weight), `y` is `rows × outputs`.
+    static func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float], outputs: Int,
+                       into y: inout [Float], accumulate: Bool) {
+        y.withUnsafeMutableBufferPointer { py in
+            for r in 0..<rows {
+                let row = py.baseAddress! + r * outputs
+                if accumulate {
+                    for j in 0..<outputs { row[j] += bias[j] }
+                } else {
+                    for j in 0..<outputs { row[j] = bias[j] }
+                }
+            }
+            x.withUnsafeBufferPointer { px in
+                weight.withUnsafeBufferPointer { pw in
+                    Float.gemm(transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1,
+                               a: px.baseAddress!, lda: inputs, b: pw.baseAddress!, ldb: inputs,
+                               beta: 1, c: py.baseAddress!, ldc: outputs)
+                }
+            }
+        }
+    }
+
+    /// Layer norm over each row of `x` (`rows × width`): `(x − μ) / √(σ² + ε) · γ + β`, biased variance
+    /// (PyTorch `nn.LayerNorm`). Mean and variance are accumulated in Float64.
+    static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * width)
+        x.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { po in
+                for r in 0..<rows {
+                    let src = px.baseAddress! + r * width
+                    let dst = po.baseAddress! + r * width
+                    var sum: Double = 0
+                    for j in 0..<width { sum += Double(src[j]) }
+                    let mean = sum / Double(width)
+                    var sq: Double = 0
+                    for j in 0..<width { let t = Double(src[j]) - mean; sq += t * t }
+                    let inv = Float(1 / (sq / Double(width) + Double(eps)).squareRoot())
+                    let m = Float(mean)
+                    for j in 0..<width { dst[j] = (src[j] - m) * inv * weight[j] + bias[j] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The MLP activation applied in place.
+    static func activate(_ x: inout [Float], _ activation: CLIPTextConfiguration.Activation) {
+        x.withUnsafeMutableBufferPointer { p in
+            switch activation {
+            case .quickGELU:
+                for i in p.indices { let v = p[i]; p[i] = v / (1 + expf(-1.702 * v)) }
+            case .gelu:
+                for i in p.indices { let v = p[i]; p[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+            case .geluNew, .geluTanh:
+                for i in p.indices {
+                    let v = p[i]
+                    p[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+                }
+            }
+        }
+    }
+
+    /// Causal multi-head self-attention for a batch of sequences stored back to back.
+    ///
+    /// `qkv` is `N × 3d` (`[Q | K | V]` per row), `spans` the row range of each sequence; returns `N × d` with
+    /// head `h` of row `i` = `Σ_{j ≤ i} softmax_j(q_i·k_j · d_h^{-1/2}) v_j` over the same sequence.
+    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int) -> [Float] {
+        let dh = d / heads
+        let scale = 1 / Float(dh).squareRoot()
+        let total = spans.last?.upperBound ?? 0
+        var out = [Float](repeating: 0, count: total * d)
+        let longest = spans.map(\.count).max() ?? 0
+        var scores = [Float](repeating: 0, count: longest * longest)
+        qkv.withUnsafeBufferPointer { pq in
+            out.withUnsafeMutableBufferPointer { po in
+                scores.withUnsafeMutableBufferPointer { ps in
+                    let s = ps.baseAddress!
+                    for span in spans {
+                        let n = span.count
+                        for h in 0..<heads {
+                            let q = pq.baseAddress! + span.lowerBound * 3 * d + h * dh
+                            let k = q + d
+                            let v = q + 2 * d
+                            // S = scale · Q Kᵀ (n × n)
+                            Float.gemm(transposeA: false, transposeB: true, m: n, n: n, k: dh, alpha: scale,
+                                       a: q, lda: 3 * d, b: k, ldb: 3 * d, beta: 0, c: s, ldc: n)
+                            // Row-wise softmax over j ≤ i; masked entries become 0.
+                            for i in 0..<n {
+                                let row = s + i * n
+                                var m = -Float.infinity
+                                for j in 0...i { m = max(m, row[j]) }
+                                var sum: Float = 0
+                                for j in 0...i { let e = expf(row[j] - m); row[j] = e; sum += e }
+                                let inv = 1 / sum
+                                for j in 0...i { row[j] *= inv }
+                                for j in (i + 1)..<max(i + 1, n) { row[j] = 0 }
+                            }
+                            // O = P V (n × d_h) into the head's columns.
+                            Float.gemm(transposeA: false, transposeB: false, m: n, n: dh, k: n, alpha: 1,
+                                       a: s, lda: n, b: v, ldb: 3 * d, beta: 0,
+                                       c: po.baseAddress! + span.lowerBound * d + h * dh, ldc: d)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
