@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build links against, if any is missing. Idempotent and quiet:
+# prints nothing when everything is already installed. Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+packages=(libsqlite3-dev libzstd-dev libopenblas-dev liblapacke-dev)
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: missing ${missing[*]} and no apt-get: install them with your package manager" >&2
+    exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "error: missing ${missing[*]}; run as root or install sudo" >&2
+    exit 1
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq >/dev/null
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
