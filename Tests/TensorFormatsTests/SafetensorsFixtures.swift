@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import TensorFormats
+
+/// Locates `fixtures/safetensors/` (written by `python3 fixtures/generate_safetensors.py`) from this
+/// file's path, and decodes its golden JSON sidecars.
+enum SafetensorsFixtures {
+    /// `<package root>/fixtures/safetensors`.
+    static let root: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // TensorFormatsTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // package root
+        .appendingPathComponent("fixtures/safetensors").path
+
+    static func path(_ relative: String) -> String { root + "/" + relative }
+
+    static func bytes(_ relative: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(relative))) }
+
+    /// One golden tensor: what torch reads from the fixture.
+    struct Tensor: Decodable {
+        let dtype: String
+        let shape: [Int]
+        let values: [Value]
+        /// The tensor's exact little-endian bytes, hex-encoded.
+        let hex: String
+
+        var rawBytes: [UInt8] {
+            let digits = Array(hex.utf8)
+            return stride(from: 0, to: digits.count, by: 2).map { i in
+                UInt8(String(decoding: digits[i..<i + 2], as: UTF8.self), radix: 16) ?? 0
+            }
+        }
+
+        /// The golden tensor as a `RawTensor` (for the writer tests).
+        func rawTensor() throws -> RawTensor {
+            let dtype = try #require(DType(safetensorsName: dtype))
+            return try RawTensor(dtype: dtype, shape: shape, bytes: ByteBuffer(copying: rawBytes))
+        }
+    }
+
+    /// A JSON value: an integer, a float, or `"nan"`/`"inf"`/`"-inf"`. Both readings are kept, so
+    /// that `-0.0` stays negative zero as a float and 2⁶³−1 stays exact as an integer.
+    struct Value: Decodable {
+        let integer: Int64?
+        let double: Double?
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            switch try? container.decode(String.self) {
+            case "nan": (integer, double) = (nil, .nan)
+            case "inf": (integer, double) = (nil, .infinity)
+            case "-inf": (integer, double) = (nil, -.infinity)
+            case let other?: throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown value \(other)")
+            case nil: (integer, double) = (try? container.decode(Int64.self), try container.decode(Double.self))
+            }
+        }
+    }
+
+    struct AllDTypes: Decodable {
+        let metadata: [String: String]
+        /// In the order the generator built them (not file order).
+        let tensors: [String: Tensor]
+    }
+
+    static func allDTypes() throws -> AllDTypes {
+        try JSONDecoder().decode(AllDTypes.self, from: bytes("all_dtypes.json"))
+    }
+
+    /// Names of `all_dtypes.json` in the generator's (dict) order, which differs from file order.
+    static func allDTypesNamesInGeneratorOrder() throws -> [String] {
+        let object = try JSONSerialization.jsonObject(with: bytes("all_dtypes.json")) as? [String: Any]
+        let tensors = try #require(object?["tensors"] as? [String: Any])
+        // JSONSerialization forgets order; recover it from the text.
+        let text = String(decoding: try bytes("all_dtypes.json"), as: UTF8.self)
+        return tensors.keys.sorted { a, b in
+            (text.range(of: "\"\(a)\": {")?.lowerBound ?? text.endIndex) < (text.range(of: "\"\(b)\": {")?.lowerBound ?? text.endIndex)
+        }
+    }
+
+    /// Integer values of an integer or bool tensor, widened to Int64.
+    static func integers(_ tensor: RawTensor) -> [Int64]? {
+        let n = tensor.elementCount
+        return tensor.bytes.withUnsafeBytes { raw -> [Int64]? in
+            switch tensor.dtype {
+            case .int64: (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
+            case .int32: (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
+            case .int16: (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)) }
+            case .int8: (0..<n).map { Int64(raw.load(fromByteOffset: $0, as: Int8.self)) }
+            case .uint8, .bool: (0..<n).map { Int64(raw.load(fromByteOffset: $0, as: UInt8.self)) }
+            default: nil
+            }
+        }
+    }
+
+    /// The bytes of a tensor.
+    static func bytes(of tensor: RawTensor) -> [UInt8] { tensor.bytes.withUnsafeBytes { Array($0) } }
+}
