@@ -58,10 +58,8 @@ struct TorchStorage: Sendable {
                         (dst + written).copyMemory(from: src + base * size, byteCount: inner * size)
                         written += inner * size
                     } else {
-                        for j in 0..<inner {
-                            (dst + written).copyMemory(from: src + (base + j * innerStride) * size, byteCount: size)
-                            written += size
-                        }
+                        Self.gather(from: src + base * size, stride: innerStride * size, count: inner, size: size, to: dst + written)
+                        written += inner * size
                     }
                     // Advance the outer index (dimensions rank-2 … 0), odometer style.
                     var d = rank - 2
@@ -77,6 +75,21 @@ struct TorchStorage: Sendable {
             }
         }
         return try RawTensor(dtype: dtype, shape: shape, bytes: gathered)
+    }
+
+    /// Copies `count` elements of `size` bytes, `stride` bytes apart, to consecutive memory.
+    private static func gather(from source: UnsafeRawPointer, stride: Int, count: Int, size: Int, to target: UnsafeMutableRawPointer) {
+        func copy<T>(_: T.Type) {
+            for j in 0..<count {
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: j * stride, as: T.self), toByteOffset: j * size, as: T.self)
+            }
+        }
+        switch size {
+        case 8: copy(UInt64.self)
+        case 4: copy(UInt32.self)
+        case 2: copy(UInt16.self)
+        default: copy(UInt8.self)
+        }
     }
 
     /// Row-major contiguous, ignoring the strides of size-1 dimensions (which torch leaves arbitrary).
