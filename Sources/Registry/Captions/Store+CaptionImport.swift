@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+
+/// Where an import's embeddings come from.
+public enum CaptionEmbeddingSource: Sendable {
+    /// A NumPy `.npy` (float16/float32, one row per caption in file order).
+    case numpy(path: String)
+    /// Computed here with a registered encoder (nil: the set's encoder, else the only one registered).
+    case encoder(String?)
+}
+
+extension Store {
+    /// Imports the captions of `file` into caption set `set` (created on first use), with embeddings
+    /// from `source`, in ONE transaction: any bad record, row or value rolls everything back.
+    ///
+    /// Embeddings are validated (rows = captions, dimension = the encoder's `projection_dim` when an
+    /// encoder is named or the set's dimension when it exists, finite, non-zero norm) and stored
+    /// L2-normalised as fp16; exact duplicate captions (within the file or already in the set) are
+    /// skipped and counted. With `.numpy` and an `encoder` name, the encoder is only used to check
+    /// the dimension and is recorded as the set's query encoder.
+    public func importCaptions(file: String, set: String = "default", source: CaptionEmbeddingSource,
+                               encoder validatingEncoder: String? = nil,
+                               progress: (@Sendable (Int) -> Void)? = nil) throws -> CaptionImportResult {
+        try Self.validateName(set, kind: "caption set")
+        let reader = try CaptionFileReader(path: file)
+        let existing = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT dimension, encoder FROM caption_set WHERE name = ?", arguments: [set])
+        }
+        let existingDimension: Int? = existing?["dimension"]
+        let existingEncoder: String? = existing?["encoder"]
+
+        // The embedder for batches of captions, and the encoder recorded for the set.
+        var encoderName: String?
+        let dimension: Int
+        let embedBatch: ([CaptionRecord], Int, inout [Float]) throws -> Void
+        var numpy: NumpyMatrixFile?
+        switch source {
+        case .numpy(let path):
+            let matrix = try NumpyMatrixFile(path: path)
+            numpy = matrix
+            dimension = matrix.columns
+            encoderName = validatingEncoder ?? existingEncoder
+            if let name = validatingEncoder {
+                let info = try captionEncoder(named: name)
+                guard info.projectionDim == dimension else {
+                    throw CaptionError.embeddingDimensionMismatch(path: path, dimension: dimension, expected: info.projectionDim,
+                                                                  reason: "the projection size of encoder '\(name)'")
+                }
+            }
+            embedBatch = { batch, firstRow, out in
+                out.withUnsafeMutableBufferPointer { buffer in
+                    for k in 0..<batch.count where firstRow + k < matrix.rows {
+                        matrix.readRow(firstRow + k, into: UnsafeMutableBufferPointer(rebasing: buffer[(k * dimension)..<((k + 1) * dimension)]))
+                    }
+                }
+                if firstRow % 65_536 < batch.count, firstRow > 0 { matrix.release(rows: 0..<min(firstRow, matrix.rows)) }
+            }
+        case .encoder(let requested):
+            let name = try requested ?? existingEncoder ?? defaultCaptionEncoderName(forDimension: existingDimension)
+            let loaded = try loadCaptionEncoder(named: name)
+            encoderName = name
+            dimension = loaded.projectionDim
+            embedBatch = { batch, _, out in
+                let vectors = try loaded.embed(batch.map(\.caption))
+                for (k, v) in vectors.enumerated() { out.replaceSubrange((k * dimension)..<((k + 1) * dimension), with: v) }
+            }
+        }
+        if let existingDimension, existingDimension != dimension {
+            throw CaptionError.embeddingDimensionMismatch(path: numpy?.path ?? file, dimension: dimension, expected: existingDimension,
+                                                          reason: "caption set '\(set)' holds embeddings of that width")
+        }
+        if let existingEncoder, let encoderName, existingEncoder != encoderName {
+            throw CaptionError.invalidArgument("caption set '\(set)' was embedded with encoder '\(existingEncoder)', not '\(encoderName)'")
+        }
+        let embeddingsPath = numpy?.path ?? file
+
+        return try database.write { db -> CaptionImportResult in
+            try db.execute(sql: "PRAGMA cache_size = -262144")
+            let setID: Int64
+            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) {
+                setID = id
+                if let encoderName { try db.execute(sql: "UPDATE caption_set SET encoder = ? WHERE id = ?", arguments: [encoderName, id]) }
+            } else {
+                try db.execute(sql: "INSERT INTO caption_set (name, dimension, encoder, created_at) VALUES (?, ?, ?, ?)",
+                               arguments: [set, dimension, encoderName, CaptionClock.now()])
+                setID = db.lastInsertedRowID
+            }
+            let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO caption (set_id, caption, url, path, embedding) VALUES (?, ?, ?, ?, ?)")
+            var imported = 0, duplicates = 0, rows = 0
+            var batch: [CaptionRecord] = []
+            var vectors = [Float](repeating: 0, count: 0)
+            let batchSize = numpy == nil ? 64 : 1024
+            func flush() throws {
+                guard !batch.isEmpty else { return }
+                vectors = [Float](repeating: 0, count: batch.count * dimension)
+                try embedBatch(batch, rows, &vectors)
+                try vectors.withUnsafeBufferPointer { all in
+                    for (k, record) in batch.enumerated() {
+                        let row = rows + k
+                        if let numpy, row >= numpy.rows { continue }  // counted; reported after the loop
+                        let embedding: Data
+                        do {
+                            embedding = try CaptionEmbedding.encode(UnsafeBufferPointer(rebasing: all[(k * dimension)..<((k + 1) * dimension)]))
+                        } catch CaptionEmbedding.Problem.nonFinite {
+                            throw CaptionError.nonFiniteEmbedding(path: embeddingsPath, row: row)
+                        } catch {
+                            throw CaptionError.zeroEmbedding(path: embeddingsPath, row: row)
+                        }
+                        try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
+                        if db.changesCount == 0 { duplicates += 1 } else { imported += 1 }
+                    }
+                }
+                rows += batch.count
+                batch.removeAll(keepingCapacity: true)
+                progress?(rows)
+            }
+            try reader.forEach { record in
+                batch.append(record)
+                if batch.count == batchSize { try flush() }
+            }
+            try flush()
+            guard rows > 0 else { throw CaptionError.emptyCaptionFile(path: file) }
+            if let numpy, numpy.rows != rows {
+                throw CaptionError.embeddingCountMismatch(path: numpy.path, rows: numpy.rows, captions: rows)
+            }
+            if imported > 0 { try db.execute(sql: "UPDATE caption_set SET revision = revision + 1 WHERE id = ?", arguments: [setID]) }
+            return CaptionImportResult(set: set, imported: imported, skippedDuplicates: duplicates)
+        }
+    }
+
+    /// Every caption set, by name.
+    public func captionSets() throws -> [CaptionSetInfo] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.name, s.dimension, s.encoder, s.created_at, (SELECT COUNT(*) FROM caption c WHERE c.set_id = s.id) AS n
+                FROM caption_set s ORDER BY s.name
+                """).map { CaptionSetInfo(name: $0["name"], captions: $0["n"], dimension: $0["dimension"], encoder: $0["encoder"], createdAt: $0["created_at"]) }
+        }
+    }
+
+    /// Full-text search (FTS5 `MATCH` syntax) over a set's captions.
+    public func matchCaptions(_ query: String, set: String, limit: Int = 50) throws -> [CaptionMatch] {
+        try database.read { db in
+            guard let setID = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) else {
+                throw CaptionError.unknownSet(set)
+            }
+            let pattern = FTS5Pattern(matchingAllPrefixesIn: query)
+            return try Row.fetchAll(db, sql: """
+                SELECT c.id, c.caption, c.url, c.path FROM caption_search JOIN caption c ON c.id = caption_search.rowid
+                WHERE caption_search MATCH ? AND c.set_id = ? ORDER BY rank LIMIT ?
+                """, arguments: [pattern, setID, limit]).map {
+                CaptionMatch(id: $0["id"], caption: $0["caption"], similarity: 0, url: $0["url"], path: $0["path"])
+            }
+        }
+    }
+
+    /// Names are path- and shell-friendly: letters, digits, `.`, `_`, `-`, 1–128 characters.
+    static func validateName(_ name: String, kind: String) throws {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
+        guard !name.isEmpty, name.count <= 128, name.unicodeScalars.allSatisfy({ allowed.contains($0) }), !name.hasPrefix(".") else {
+            throw CaptionError.invalidArgument("invalid \(kind) name '\(name)': use letters, digits, '.', '_' or '-'")
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import GRDB
+
+/// `regset export` result: the files written and how many images are present locally.
+public struct RegsetExportResult: Codable, Sendable, Equatable {
+    public let files: [String]
+    public let captions: Int
+    /// Captions whose `path` pointed at a local image, copied into `images/`.
+    public let imagesCopied: Int
+    /// Captions whose image must still be downloaded (from `urls.txt`) to the path in `images.txt`.
+    public let imagesMissing: Int
+    enum CodingKeys: String, CodingKey {
+        case files, captions
+        case imagesCopied = "images_copied"
+        case imagesMissing = "images_missing"
+    }
+}
+
+extension Store {
+    // MARK: Creating
+
+    /// `regset create NAME --base B --query TEXT…`: the union of each query's search results in
+    /// caption set `set` (best similarity first), and Σ for the base's text encoder.
+    public func createRegset(name: String, base: String, queries: [String], set: String? = nil, encoder: String? = nil,
+                             threshold: Float = Store.defaultCaptionThreshold, limit: Int = Store.defaultCaptionLimit) throws -> RegsetCreateResult {
+        guard !queries.isEmpty else { throw CaptionError.invalidArgument("give at least one --query") }
+        var best: [Int64: CaptionMatch] = [:]
+        for query in queries {
+            for match in try searchCaptions(text: query, set: set, encoder: encoder, threshold: threshold, limit: limit).results
+            where (best[match.id]?.similarity ?? -2) < match.similarity {
+                best[match.id] = match
+            }
+        }
+        guard !best.isEmpty else {
+            throw CaptionError.emptyRegset("no caption of set '\(set ?? "default")' reaches similarity \(threshold) for \(queries.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        let items = best.values.sorted { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.id < $1.id }
+            .map { RegsetInfo.Caption(caption: $0.caption, url: $0.url, path: $0.path, similarity: $0.similarity) }
+        return try storeRegset(name: name, source: "query", items: items, base: base)
+    }
+
+    /// `regset create NAME --base B --from-file FILE`: the captions listed in a caption file
+    /// (`.txt`, `.jsonl`, `.csv`, `.tsv`, as `captions import` reads them), in file order.
+    public func createRegset(name: String, base: String, fromFile path: String) throws -> RegsetCreateResult {
+        let records = try CaptionFileReader(path: path).readAll()
+        guard !records.isEmpty else { throw CaptionError.emptyCaptionFile(path: path) }
+        return try storeRegset(name: name, source: "file",
+                               items: records.map { RegsetInfo.Caption(caption: $0.caption, url: $0.url, path: $0.path, similarity: nil) }, base: base)
+    }
+
+    /// The shipped default regularization set (`DefaultRegularizationCaptions`), created on first
+    /// use, with Σ for `base` computed and stored on first use for that base.
+    @discardableResult
+    public func defaultRegularizationSet(forBase base: String) throws -> RegsetCreateResult {
+        let name = DefaultRegularizationCaptions.name
+        if (try? regset(named: name)) == nil {
+            let items = DefaultRegularizationCaptions.captions.map { RegsetInfo.Caption(caption: $0, url: "", path: "", similarity: nil) }
+            do { return try storeRegset(name: name, source: "default", items: items, base: base, reservedOK: true) } catch CaptionError.regsetExists {
+                // Created concurrently by another process: fall through and use it.
+            }
+        }
+        let (_, rows) = try regularizationGram(set: name, base: base)
+        return RegsetCreateResult(name: name, captions: try regset(named: name).captions, featureRows: rows)
+    }
+
+    /// Σ = Cregᵀ Creg of regularization set `set` (nil: the shipped default set) for `base`'s text
+    /// encoder, and the rows of Creg — computed and stored on first use (DESIGN.md §1). For the
+    /// composition engine.
+    public func regularizationGram(set: String?, base: String) throws -> (sigma: Matrix<Double>, rows: Int) {
+        let name = set ?? DefaultRegularizationCaptions.name
+        if set == nil, (try? regset(named: name)) == nil { try defaultRegularizationSet(forBase: base) }
+        let (regsetID, baseID, stored) = try database.read { db -> (Int64, Int64, Row?) in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM regset WHERE name = ?", arguments: [name]) else { throw CaptionError.unknownRegset(name) }
+            let baseID = try Self.baseID(named: base, in: db)
+            return (id, baseID, try Row.fetchOne(db, sql: "SELECT dimension, feature_rows, gram FROM regset_gram WHERE regset_id = ? AND base_id = ?", arguments: [id, baseID]))
+        }
+        if let stored {
+            guard let sigma = RegularizationFeatures.decode(stored["gram"], dimension: stored["dimension"]) else {
+                throw RegistryError.catalog("regset '\(name)': stored Σ for base '\(base)' has the wrong size")
+            }
+            return (sigma, stored["feature_rows"])
+        }
+        let captions = try database.read { db in
+            try String.fetchAll(db, sql: "SELECT caption FROM regset_caption WHERE regset_id = ? ORDER BY position", arguments: [regsetID])
+        }
+        let (tokenizer, model) = try textEncoder(forBase: base)
+        let (sigma, rows) = try RegularizationFeatures.gram(of: captions, tokenizer: tokenizer, model: model)
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO regset_gram (regset_id, base_id, dimension, feature_rows, gram, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(regset_id, base_id) DO NOTHING
+                """, arguments: [regsetID, baseID, sigma.rows, rows, RegularizationFeatures.encode(sigma), CaptionClock.now()])
+        }
+        return (sigma, rows)
+    }
+
+    /// Computes Σ for `base`, then writes the set, its captions and Σ in one transaction.
+    private func storeRegset(name: String, source: String, items: [RegsetInfo.Caption], base: String, reservedOK: Bool = false) throws -> RegsetCreateResult {
+        try Self.validateName(name, kind: "regularization set")
+        if !reservedOK, name == DefaultRegularizationCaptions.name {
+            throw CaptionError.invalidArgument("'\(name)' is the shipped default regularization set; choose another name")
+        }
+        let exists = try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM regset WHERE name = ?", arguments: [name]) } != nil
+        if exists { throw CaptionError.regsetExists(name) }
+        let baseID = try database.read { db in try Self.baseID(named: base, in: db) }
+        let (tokenizer, model) = try textEncoder(forBase: base)
+        let (sigma, rows) = try RegularizationFeatures.gram(of: items.map(\.caption), tokenizer: tokenizer, model: model)
+        let now = CaptionClock.now()
+        try database.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM regset WHERE name = ?", arguments: [name]) != nil { throw CaptionError.regsetExists(name) }
+            try db.execute(sql: "INSERT INTO regset (name, source, created_at) VALUES (?, ?, ?)", arguments: [name, source, now])
+            let id = db.lastInsertedRowID
+            let insert = try db.makeStatement(sql: "INSERT INTO regset_caption (regset_id, position, caption, url, path, similarity) VALUES (?, ?, ?, ?, ?, ?)")
+            for (position, item) in items.enumerated() {
+                try insert.execute(arguments: [id, position, item.caption, item.url, item.path, item.similarity])
+            }
+            try db.execute(sql: "INSERT INTO regset_gram (regset_id, base_id, dimension, feature_rows, gram, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, baseID, sigma.rows, rows, RegularizationFeatures.encode(sigma), now])
+        }
+        return RegsetCreateResult(name: name, captions: items.count, featureRows: rows)
+    }
+
+    // MARK: Listing
+
+    public func regsets() throws -> [RegsetInfo] {
+        let names = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM regset ORDER BY name") }
+        return try names.map { try regset(named: $0, withCaptions: false) }
+    }
+
+    public func regset(named name: String, withCaptions: Bool = true) throws -> RegsetInfo {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM regset WHERE name = ?", arguments: [name]) else { throw CaptionError.unknownRegset(name) }
+            let id: Int64 = row["id"]
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM regset_caption WHERE regset_id = ?", arguments: [id]) ?? 0
+            let grams = try Row.fetchAll(db, sql: """
+                SELECT b.name, g.dimension, g.feature_rows FROM regset_gram g JOIN base_model b ON b.id = g.base_id WHERE g.regset_id = ? ORDER BY b.name
+                """, arguments: [id]).map { RegsetInfo.Gram(base: $0["name"], dimension: $0["dimension"], featureRows: $0["feature_rows"]) }
+            let items = withCaptions ? try Row.fetchAll(db, sql: "SELECT * FROM regset_caption WHERE regset_id = ? ORDER BY position", arguments: [id]).map {
+                RegsetInfo.Caption(caption: $0["caption"], url: $0["url"], path: $0["path"], similarity: $0["similarity"])
+            } : nil
+            return RegsetInfo(name: name, source: row["source"], captions: count, createdAt: row["created_at"], grams: grams, items: items)
+        }
+    }
+
+    // MARK: Export
+
+    /// Writes what diffusers' `examples/custom_diffusion/train_custom_diffusion.py` reads from
+    /// `--class_data_dir` with `--real_prior` (the layout its `retrieve.py` produces):
+    /// `caption.txt` (one caption per line), `urls.txt` (one image URL per line) and `images.txt`
+    /// (one image path per line, `DIR/images/<i>.jpg`, or the image's own extension), plus `images/`
+    /// into which local images (a caption's `path`) are copied. Line i of each file is caption i.
+    /// Line breaks inside captions become spaces (the trainer splits the files on lines).
+    public func exportRegset(name: String, to directory: URL) throws -> RegsetExportResult {
+        guard let items = try regset(named: name).items else { throw CaptionError.unknownRegset(name) }
+        let fm = FileManager.default
+        let images = directory.appendingPathComponent("images", isDirectory: true)
+        do { try fm.createDirectory(at: images, withIntermediateDirectories: true) } catch {
+            throw CaptionError.io(path: images.path, reason: error.localizedDescription)
+        }
+        var captions: [String] = [], urls: [String] = [], paths: [String] = []
+        var copied = 0, missing = 0
+        for (i, item) in items.enumerated() {
+            captions.append(Self.oneLine(item.caption))
+            urls.append(Self.oneLine(item.url))
+            let source = item.path.isEmpty ? nil : URL(fileURLWithPath: item.path)
+            let ext = source.map { $0.pathExtension.isEmpty ? "jpg" : $0.pathExtension.lowercased() } ?? "jpg"
+            let target = images.appendingPathComponent("\(i).\(ext)")
+            if let source, fm.fileExists(atPath: source.path) {
+                try? fm.removeItem(at: target)
+                do { try fm.copyItem(at: source, to: target) } catch { throw CaptionError.io(path: source.path, reason: error.localizedDescription) }
+                copied += 1
+            } else {
+                missing += 1
+            }
+            paths.append(target.path)
+        }
+        var files: [String] = []
+        for (file, lines) in [("caption.txt", captions), ("urls.txt", urls), ("images.txt", paths)] {
+            let url = directory.appendingPathComponent(file)
+            do { try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url, options: .atomic) } catch {
+                throw CaptionError.io(path: url.path, reason: error.localizedDescription)
+            }
+            files.append(url.path)
+        }
+        return RegsetExportResult(files: files, captions: items.count, imagesCopied: copied, imagesMissing: missing)
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }).joined(separator: " ")
+    }
+}
