@@ -10,6 +10,7 @@ struct BenchSuite: Sendable {
 enum BenchSuites {
     static let all: [BenchSuite] = [
         LinearAlgebraBench.suite,
+        SafetensorsBench.suite,
     ]
 }
 
