@@ -58,23 +58,11 @@ enum SafetensorsFixtures {
 
     struct AllDTypes: Decodable {
         let metadata: [String: String]
-        /// In the order the generator built them (not file order).
         let tensors: [String: Tensor]
     }
 
     static func allDTypes() throws -> AllDTypes {
         try JSONDecoder().decode(AllDTypes.self, from: bytes("all_dtypes.json"))
-    }
-
-    /// Names of `all_dtypes.json` in the generator's (dict) order, which differs from file order.
-    static func allDTypesNamesInGeneratorOrder() throws -> [String] {
-        let object = try JSONSerialization.jsonObject(with: bytes("all_dtypes.json")) as? [String: Any]
-        let tensors = try #require(object?["tensors"] as? [String: Any])
-        // JSONSerialization forgets order; recover it from the text.
-        let text = String(decoding: try bytes("all_dtypes.json"), as: UTF8.self)
-        return tensors.keys.sorted { a, b in
-            (text.range(of: "\"\(a)\": {")?.lowerBound ?? text.endIndex) < (text.range(of: "\"\(b)\": {")?.lowerBound ?? text.endIndex)
-        }
     }
 
     /// Integer values of an integer or bool tensor, widened to Int64.
