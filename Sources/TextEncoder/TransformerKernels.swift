@@ -28,22 +28,21 @@ enum TransformerKernels {
     }
 
     /// Layer norm over each row of `x` (`rows × width`): `(x − μ) / √(σ² + ε) · γ + β`, biased variance
-    /// (PyTorch `nn.LayerNorm`). Mean and variance are accumulated in Float64.
+    /// (PyTorch `nn.LayerNorm`), two-pass mean and variance.
     static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float) -> [Float] {
         var out = [Float](repeating: 0, count: rows * width)
         x.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { po in
-                for r in 0..<rows {
-                    let src = px.baseAddress! + r * width
-                    let dst = po.baseAddress! + r * width
-                    var sum: Double = 0
-                    for j in 0..<width { sum += Double(src[j]) }
-                    let mean = sum / Double(width)
-                    var sq: Double = 0
-                    for j in 0..<width { let t = Double(src[j]) - mean; sq += t * t }
-                    let inv = Float(1 / (sq / Double(width) + Double(eps)).squareRoot())
-                    let m = Float(mean)
-                    for j in 0..<width { dst[j] = (src[j] - m) * inv * weight[j] + bias[j] }
+                weight.withUnsafeBufferPointer { pw in
+                    bias.withUnsafeBufferPointer { pb in
+                        for r in 0..<rows {
+                            let src = px.baseAddress! + r * width
+                            let dst = po.baseAddress! + r * width
+                            let (mean, variance) = VectorMath.meanVariance(src, count: width)
+                            let inv = 1 / (variance + eps).squareRoot()
+                            for j in 0..<width { dst[j] = (src[j] - mean) * inv * pw[j] + pb[j] }
+                        }
+                    }
                 }
             }
         }
@@ -55,7 +54,7 @@ enum TransformerKernels {
         x.withUnsafeMutableBufferPointer { p in
             switch activation {
             case .quickGELU:
-                for i in p.indices { let v = p[i]; p[i] = v / (1 + expf(-1.702 * v)) }
+                VectorMath.quickGELU(p)
             case .gelu:
                 for i in p.indices { let v = p[i]; p[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
             case .geluNew, .geluTanh:

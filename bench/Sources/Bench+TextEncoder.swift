@@ -1,0 +1,87 @@
+import Foundation
+import TextEncoder
+
+/// `textEncoder`: CLIP ViT-L/14 text tower (d 768, 12 layers, 12 heads, MLP 3072, vocab 49408, quick_gelu) with
+/// random weights built in memory. Captions of 10–20 tokens (seeded lengths, as in `bench/clip_torch.py`) one at a
+/// time and 16 per call (rows concatenated, no padding), and 77-token captions one at a time and 4 per call.
+/// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine.
+enum TextEncoderBench {
+    static let suite = BenchSuite(name: "textEncoder") {
+        let config = try CLIPTextConfiguration(hiddenSize: 768, intermediateSize: 3072, projectionDim: 768, numLayers: 12, numHeads: 12)
+        var rng = BenchRandom(seed: 4)
+        func random(_ shape: [Int], scale: Float = 0.02, offset: Float = 0) throws -> RawTensor {
+            let count = shape.reduce(1, *)
+            return try RawTensor.from(floats: (0..<count).map { _ in offset + scale * rng.nextSymmetric() }, shape: shape)
+        }
+        let d = config.hiddenSize, m = config.intermediateSize
+        var weights: [String: RawTensor] = [
+            "text_model.embeddings.token_embedding.weight": try random([config.vocabSize, d]),
+            "text_model.embeddings.position_embedding.weight": try random([config.maxPositions, d]),
+            "text_model.final_layer_norm.weight": try random([d], scale: 0.1, offset: 1),
+            "text_model.final_layer_norm.bias": try random([d]),
+            "text_projection.weight": try random([config.projectionDim, d]),
+        ]
+        for i in 0..<config.numLayers {
+            let p = "text_model.encoder.layers.\(i)."
+            for proj in ["q", "k", "v", "out"] {
+                weights[p + "self_attn.\(proj)_proj.weight"] = try random([d, d])
+                weights[p + "self_attn.\(proj)_proj.bias"] = try random([d])
+            }
+            for norm in ["layer_norm1", "layer_norm2"] {
+                weights[p + norm + ".weight"] = try random([d], scale: 0.1, offset: 1)
+                weights[p + norm + ".bias"] = try random([d])
+            }
+            weights[p + "mlp.fc1.weight"] = try random([m, d])
+            weights[p + "mlp.fc1.bias"] = try random([m])
+            weights[p + "mlp.fc2.weight"] = try random([d, m])
+            weights[p + "mlp.fc2.bias"] = try random([d])
+        }
+        let model = try CLIPTextModel(configuration: config, weights: weights)
+        weights.removeAll()
+
+        func caption(_ n: Int) -> [Int32] {
+            [49406] + (0..<(n - 2)).map { _ in Int32(rng.next() % 49000) + 1 } + [49407]
+        }
+        let short = (0..<32).map { _ in caption(10 + Int(rng.next() % 11)) }
+        let full = (0..<8).map { _ in caption(77) }
+        _ = try model.encode([full[0]])  // warm-up
+
+        /// Median seconds per caption over 3 runs, encoding `captions` in calls of `batch`.
+        func perCaption(_ captions: [[Int32]], batch: Int) throws -> Double {
+            let seconds = try medianSeconds(runs: 3) {
+                for start in stride(from: 0, to: captions.count, by: batch) {
+                    _ = try model.encode(Array(captions[start..<min(start + batch, captions.count)]))
+                }
+            }
+            return seconds / Double(captions.count)
+        }
+        let shortBatch1 = try perCaption(short, batch: 1)
+        let shortBatch16 = try perCaption(short, batch: 16)
+        let fullBatch1 = try perCaption(full, batch: 1)
+        let fullBatch4 = try perCaption(full, batch: 4)
+        return [
+            "short_captions_mean_tokens": Double(short.map(\.count).reduce(0, +)) / Double(short.count),
+            "ms_per_caption_short_batch1": shortBatch1 * 1e3,
+            "ms_per_caption_short_batch16": shortBatch16 * 1e3,
+            "ms_per_caption_77_batch1": fullBatch1 * 1e3,
+            "ms_per_caption_77_batch4": fullBatch4 * 1e3,
+            "captions_per_second_short_batch16": 1 / shortBatch16,
+            "captions_per_second_77_batch4": 1 / fullBatch4,
+        ]
+    }
+}
+
+/// SplitMix64 (Steele et al. 2014): a small seeded generator for benchmark data.
+private struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [−1, 1).
+    mutating func nextSymmetric() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}
