@@ -5,5 +5,8 @@ enum CommandList {
     static let all: [ParsableCommand.Type] = [
         InspectCommand.self,
         ConvertCommand.self,
+        EncoderCommand.self,
+        CaptionsCommand.self,
+        RegsetCommand.self,
     ]
 }

@@ -20,7 +20,7 @@ extension Store {
     /// the dimension and is recorded as the set's query encoder.
     public func importCaptions(file: String, set: String = "default", source: CaptionEmbeddingSource,
                                encoder validatingEncoder: String? = nil,
-                               progress: (@Sendable (Int) -> Void)? = nil) throws -> CaptionImportResult {
+                               progress: ((Int) -> Void)? = nil) throws -> CaptionImportResult {
         try Self.validateName(set, kind: "caption set")
         let reader = try CaptionFileReader(path: file)
         let existing = try database.read { db in

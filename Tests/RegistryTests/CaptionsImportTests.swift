@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Registry
+
+/// `captions import`: formats, validation of embeddings, duplicates, and one transaction per import.
+@Suite struct CaptionsImportTests {
+    func captionCount(_ store: Store) throws -> Int {
+        try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption") ?? -1 }
+    }
+
+    @Test func importsNumpyAndSkipsDuplicates() throws {
+        let t = try CaptionsFixtures.goldenStore()
+        #expect(try t.store.captionSets().map(\.captions) == [60])
+        #expect(try t.store.captionSets().first?.dimension == 16)
+        // Again (fp16 file this time): every caption is a duplicate.
+        let again = try t.store.importCaptions(file: CaptionsFixtures.path("golden.txt"), set: "golden",
+                                               source: .numpy(path: CaptionsFixtures.path("golden_f16.npy")))
+        #expect(again == CaptionImportResult(set: "golden", imported: 0, skippedDuplicates: 60))
+        // Stored embeddings are unit-norm fp16.
+        let blob = try t.store.database.read { db in try Data.fetchOne(db, sql: "SELECT embedding FROM caption LIMIT 1") }
+        let values = CaptionEmbedding.decode(try #require(blob))
+        #expect(values.count == 16)
+        #expect(abs(values.reduce(0) { $0 + $1 * $1 } - 1) < 2e-3)
+    }
+
+    @Test func fullTextSearchOverCaptions() throws {
+        let t = try CaptionsFixtures.goldenStore()
+        let hits = try t.store.matchCaptions("beach", set: "golden")
+        #expect(hits.count == 12)
+        #expect(hits.allSatisfy { $0.caption.contains("beach") })
+    }
+
+    @Test(arguments: [
+        ("npy/golden_rows_short.npy", "rows"), ("npy/golden_dim_wrong.npy", "dimension"), ("npy/golden_nan.npy", "nan"),
+        ("npy/golden_inf.npy", "inf"), ("npy/golden_zero_row.npy", "zero"),
+    ])
+    func badEmbeddingsImportNothing(file: String, problem: String) throws {
+        let t = try CaptionsFixtures.goldenStore()
+        let npy = CaptionsFixtures.path(file)
+        // Into the existing set and into a new one (a new set takes any width, so not for "dimension"):
+        // the catalog is unchanged either way.
+        for set in problem == "dimension" ? ["golden"] : ["golden", "fresh"] {
+            do {
+                _ = try t.store.importCaptions(file: CaptionsFixtures.path("golden.txt"), set: set, source: .numpy(path: npy))
+                Issue.record("\(file) was accepted")
+            } catch let error as CaptionError {
+                switch (problem, error) {
+                case ("rows", .embeddingCountMismatch(let p, 59, 60)), ("dimension", .embeddingDimensionMismatch(let p, 8, 16, _)),
+                     ("nan", .nonFiniteEmbedding(let p, 7)), ("inf", .nonFiniteEmbedding(let p, 9)), ("zero", .zeroEmbedding(let p, 11)):
+                    #expect(p == npy)
+                default: Issue.record("unexpected \(error)")
+                }
+            }
+            #expect(try captionCount(t.store) == 60)
+            #expect(try t.store.captionSets().map(\.name) == ["golden"])
+        }
+    }
+
+    @Test func raggedCSVImportsNothing() throws {
+        let t = try TestStore()
+        let path = CaptionsFixtures.path("files/bad_ragged.csv")
+        #expect(throws: CaptionError.malformedCaptionFile(path: path, line: 3, reason: "3 fields, the header has 2")) {
+            try t.store.importCaptions(file: path, set: "s", source: .numpy(path: CaptionsFixtures.path("npy/f4.npy")))
+        }
+        #expect(try captionCount(t.store) == 0)
+        #expect(try t.store.captionSets().isEmpty)
+    }
+
+    @Test func encoderDimensionIsChecked() throws {
+        let t = try TestStore()
+        _ = try t.store.addCaptionEncoder(name: "tiny", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
+        let npy = CaptionsFixtures.path("npy/f4.npy")  // 3 × 5, the encoder projects to 16
+        #expect(throws: CaptionError.embeddingDimensionMismatch(path: npy, dimension: 5, expected: 16, reason: "the projection size of encoder 'tiny'")) {
+            try t.store.importCaptions(file: CaptionsFixtures.path("files/good.txt"), set: "s", source: .numpy(path: npy), encoder: "tiny")
+        }
+        #expect(throws: CaptionError.unknownEncoder("nope")) {
+            try t.store.importCaptions(file: CaptionsFixtures.path("files/good.txt"), set: "s", source: .encoder("nope"))
+        }
+        #expect(try captionCount(t.store) == 0)
+    }
+
+    @Test func importsWithAnEncoder() throws {
+        let t = try TestStore()
+        let info = try t.store.addCaptionEncoder(name: "tiny", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
+        #expect(info == CaptionEncoderInfo(name: "tiny", hiddenSize: 32, projectionDim: 16))
+        #expect(throws: CaptionError.encoderExists("tiny")) {
+            try t.store.addCaptionEncoder(name: "tiny", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
+        }
+        let result = try t.store.importCaptions(file: CaptionsFixtures.path("files/good.csv"), set: "web", source: .encoder(nil))
+        #expect(result == CaptionImportResult(set: "web", imported: 5, skippedDuplicates: 1))
+        #expect(try t.store.captionSets().first?.encoder == "tiny")
+    }
+
+    @Test func encoderFolderWithoutProjectionIsRefused() throws {
+        let t = try TestStore()
+        let folder = fixturesDirectory.appendingPathComponent("sd-tiny/base/text_encoder")
+        #expect(throws: CaptionError.self) { try t.store.addCaptionEncoder(name: "x", path: folder) }
+        #expect(try t.store.captionEncoders().isEmpty)
+    }
+}
