@@ -26,7 +26,12 @@ step() {
     shown="${shown//$WORK/\$WORK}"
     shown="${shown//$FIXTURES/fixtures}"
     printf '\n$ %s\n' "$shown"
-    "$@"
+    local status=0
+    "$@" || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "demo: step failed with exit status $status: $shown" >&2
+        exit "$status"
+    fi
 }
 
 echo "demo: store at \$WORK/store (WORK=$WORK)"
