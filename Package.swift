@@ -85,8 +85,8 @@ let package = Package(
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "CLITests", dependencies: ["concepts"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,7 +15,7 @@ struct Concepts: ParsableCommand {
     /// Runs the command, turning every thrown error into the CLI contract's `error:` line.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(GlobalOptions.normalized(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as CLIFailure {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
@@ -39,4 +39,32 @@ struct Concepts: ParsableCommand {
 struct CLIFailure: Error {
     var message: String
     var exitCode: Int32 = 1
+}
+
+/// `concepts [--store DIR] COMMAND …`: the store may be named before the command (CLI.md
+/// "Conventions"). ArgumentParser binds options to the command that declares them, so a leading
+/// `--store DIR` (or `--store=DIR`) is moved behind the command's own arguments, where every store
+/// command's `StoreOptions` picks it up.
+enum GlobalOptions {
+    static func normalized(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--store", index + 1 < arguments.count {
+                leading += [argument, arguments[index + 1]]
+                index += 2
+            } else if argument.hasPrefix("--store=") {
+                leading.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty else { return arguments }
+        var rest = Array(arguments[index...])
+        let terminator = rest.firstIndex(of: "--") ?? rest.count
+        rest.insert(contentsOf: leading, at: terminator)
+        return rest
+    }
 }

@@ -10,6 +10,7 @@ public struct RawTensor: Sendable {
     public enum Failure: Error, Equatable {
         case byteCountMismatch(expected: Int, actual: Int)
         case notFloatingPoint(DType)
+        case notAMatrix([Int])
     }
 
     /// Wraps `bytes`, which must hold exactly `numel × dtype.byteSize` bytes.
@@ -86,5 +87,13 @@ public struct RawTensor: Sendable {
         guard dtype.isFloatingPoint else { return true }
         if dtype == .float64 { return (try? doubles())?.allSatisfy(\.isFinite) ?? true }
         return (try? floats())?.allSatisfy(\.isFinite) ?? true
+    }
+}
+
+extension RawTensor {
+    /// A 2-D floating-point tensor as a Float32 matrix (fp16/bf16 widened exactly).
+    public func matrix() throws -> Matrix<Float> {
+        guard shape.count == 2 else { throw Failure.notAMatrix(shape) }
+        return Matrix(rows: shape[0], cols: shape[1], storage: try floats())
     }
 }

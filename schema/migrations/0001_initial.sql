@@ -87,7 +87,8 @@ CREATE TABLE version_token (
     UNIQUE (version_id, token)
 );
 
--- ΔW per layer and projection: dense (one blob, h×d) or low-rank factors up (h×r) · down (r×d).
+-- ΔW per layer and projection: dense (one blob, h×d) or low-rank factors up (h×r) · down (r×d),
+-- plus, for lossless storage, the W′ entries that W0 + ΔW does not reproduce exactly (patches).
 CREATE TABLE version_layer (
     version_id     INTEGER NOT NULL REFERENCES concept_version(id),
     layer          TEXT NOT NULL,
@@ -100,6 +101,9 @@ CREATE TABLE version_layer (
     relative_error REAL NOT NULL,
     up_blob        TEXT NOT NULL REFERENCES blob(sha256),  -- dense: the whole ΔW
     down_blob      TEXT REFERENCES blob(sha256),           -- factors only
+    patch_index_blob TEXT REFERENCES blob(sha256),         -- I64 flat indices into h×d (lossless only)
+    patch_value_blob TEXT REFERENCES blob(sha256),         -- F32 W′ values at those indices
+    patch_count    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (version_id, layer, projection)
 );
 

@@ -73,5 +73,7 @@ public final class Store: @unchecked Sendable {
     static let blobReferenceQueries = [
         "SELECT blob FROM base_tensor", "SELECT blob FROM base_file", "SELECT embedding_blob FROM version_token",
         "SELECT up_blob FROM version_layer", "SELECT down_blob FROM version_layer WHERE down_blob IS NOT NULL",
+        "SELECT patch_index_blob FROM version_layer WHERE patch_index_blob IS NOT NULL",
+        "SELECT patch_value_blob FROM version_layer WHERE patch_value_blob IS NOT NULL",
     ]
 }
