@@ -19,7 +19,7 @@ struct RegistryCLITests {
         let base = try json(["base", "add", "tiny", fixturePath("sd-tiny/base")])
         #expect(base["name"] as? String == "tiny" && base["architecture"] as? String == "sd1")
         #expect(base["cross_attention_layers"] as? Int == 16)
-        #expect((base["bytes_new"] as? Int) == (base["bytes_total"] as? Int))
+        #expect((base["bytes_new"] as? Int ?? 0) > 0 && (base["bytes_new"] as? Int ?? 0) <= (base["bytes_total"] as? Int ?? 0))
         let again = try json(["base", "add", "tiny2", fixturePath("sd-tiny/base")])
         #expect(again["bytes_new"] as? Int == 0)
 
@@ -99,16 +99,16 @@ struct RegistryCLITests {
             process.waitUntilExit()
             if process.terminationReason == .exit && process.terminationStatus == 0 { completed += 1 }
         }
-        let versions = try json(["versions", "cat"]).isEmpty ? [] : []
-        _ = versions
         let verify = try runConcepts(["--store", store, "verify", "--json"])
         #expect(verify.status == 0, "verify after kills: \(verify.stdout) \(verify.stderr)")
         // Every version that is visible is complete: it shows all layers and exports.
         let listed = try runConcepts(["--store", store, "versions", "cat", "--json"])
-        if listed.status == 0 {
+        if listed.status != 0 {
+            #expect(completed == 0 && listed.stderr.contains("unknown concept"), "no version may be missing: \(listed.stderr)")
+        } else {
             let object = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
             let numbers = (object?["versions"] as? [[String: Any]])?.compactMap { $0["version"] as? Int } ?? []
-            #expect(numbers == Array(1...max(numbers.count, 1)).prefix(numbers.count).map { $0 }, "versions are consecutive: \(numbers)")
+            #expect(numbers == Array(1..<(numbers.count + 1)), "versions are consecutive: \(numbers)")
             #expect(numbers.count >= completed)
             for n in numbers {
                 let show = try json(["show", "cat@\(n)"])

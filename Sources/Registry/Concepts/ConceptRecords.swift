@@ -55,6 +55,26 @@ public struct VersionDetails: Codable, Sendable {
         case sourceFormat = "source_format"
         case storedBytes = "stored_bytes"
     }
+
+    /// Like the synthesised encoder, but `parent_version` is written as `null` for a first version
+    /// rather than left out (the field is part of the CLI contract).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(version, forKey: .version)
+        try c.encode(base, forKey: .base)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(description, forKey: .description)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(parentVersion, forKey: .parentVersion)
+        try c.encode(source, forKey: .source)
+        try c.encode(sourceFormat, forKey: .sourceFormat)
+        try c.encode(compression, forKey: .compression)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(storedBytes, forKey: .storedBytes)
+    }
 }
 
 public struct CompressionInfo: Codable, Sendable {
