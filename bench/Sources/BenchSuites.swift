@@ -12,6 +12,7 @@ enum BenchSuites {
         CompressionBench.suite,
         LinearAlgebraBench.suite,
         SafetensorsBench.suite,
+        TextEncoderBench.suite,
     ]
 }
 
