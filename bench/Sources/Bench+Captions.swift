@@ -1,0 +1,144 @@
+import Foundation
+import Registry
+
+/// `captions`: import and search of generated caption sets of 100k and 1M captions × 768 (CLIP ViT-L/14 width).
+///
+/// Data: unit vectors `normalize(c_k + 0.7·g/√d)` around random unit centres `c_k` (500 captions per cluster, `g`
+/// standard normal), written as a float16 `.npy` + a `.txt` of captions under `bench/out/` (kept for
+/// `bench/captions_faiss.py`). Queries: 20 centres perturbed the same way, so that ~0.85–0.9 similarities exist.
+/// Figures: import seconds, first-search seconds (builds the int8 scan index), median `search_ms` for top-200 at
+/// threshold −1 (no pruning: the scan's worst case) and at 0.85, recall@200 against an exact Float32 scan of the
+/// stored fp16 vectors, and scan bytes / median time (effective bandwidth).
+/// `CAPTIONS_BENCH_SIZES=100000` limits the sizes.
+enum CaptionsBench {
+    static let dimension = 768
+
+    static let suite = BenchSuite(name: "captions") {
+        let sizes = ProcessInfo.processInfo.environment["CAPTIONS_BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [100_000, 1_000_000]
+        var figures: [String: Any] = [:]
+        for n in sizes { figures["\(n)"] = try run(n: n) }
+        return figures
+    }
+
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        /// Approximately standard normal (sum of 4 uniforms, rescaled): cheap and good enough for clusters.
+        mutating func gaussian() -> Float {
+            var s: Float = 0
+            for _ in 0..<4 { s += Float(next() >> 40) / Float(1 << 24) }
+            return (s - 2) * 1.7320508
+        }
+        mutating func unit(_ d: Int) -> [Float] {
+            let v = (0..<d).map { _ in gaussian() }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / norm }
+        }
+        mutating func around(_ centre: [Float], spread: Float) -> [Float] {
+            let scale = spread / Float(centre.count).squareRoot()
+            let v = centre.map { $0 + scale * gaussian() }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / norm }
+        }
+    }
+
+    /// Writes `captions-N.txt`, `captions-N.npy` (float16) and `captions-N-queries.npy` (float32) once.
+    static func generate(n: Int, directory: URL) throws -> (text: URL, npy: URL, queries: [[Float]]) {
+        let d = dimension
+        let text = directory.appendingPathComponent("captions-\(n).txt"), npy = directory.appendingPathComponent("captions-\(n).npy")
+        let queriesURL = directory.appendingPathComponent("captions-\(n)-queries.npy")
+        var g = Generator(state: 42)
+        let clusters = max(1, n / 500)
+        let centres = (0..<clusters).map { _ in g.unit(d) }
+        let queries = (0..<20).map { q in g.around(centres[(q * 7919) % clusters], spread: 0.7) }
+        if !FileManager.default.fileExists(atPath: npy.path) {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: text.path, contents: nil)
+            FileManager.default.createFile(atPath: npy.path + ".tmp", contents: nil)
+            guard let th = FileHandle(forWritingAtPath: text.path), let nh = FileHandle(forWritingAtPath: npy.path + ".tmp") else {
+                throw CaptionError.io(path: npy.path, reason: "cannot create")
+            }
+            try nh.write(contentsOf: header(descr: "<f2", rows: n, cols: d))
+            var textChunk = Data(), rowChunk = Data()
+            for i in 0..<n {
+                textChunk += Data("generated caption \(i) of cluster \(i % clusters)\n".utf8)
+                for v in g.around(centres[i % clusters], spread: 0.7) {
+                    withUnsafeBytes(of: HalfPrecision.float16Bits(from: v).littleEndian) { rowChunk.append(contentsOf: $0) }
+                }
+                if rowChunk.count >= 1 << 24 { try nh.write(contentsOf: rowChunk); try th.write(contentsOf: textChunk); rowChunk = Data(); textChunk = Data() }
+            }
+            try nh.write(contentsOf: rowChunk); try th.write(contentsOf: textChunk)
+            try nh.close(); try th.close()
+            try FileManager.default.moveItem(atPath: npy.path + ".tmp", toPath: npy.path)
+        }
+        var q = header(descr: "<f4", rows: queries.count, cols: d)
+        for row in queries { for v in row { withUnsafeBytes(of: v.bitPattern.littleEndian) { q.append(contentsOf: $0) } } }
+        try q.write(to: queriesURL)
+        return (text, npy, queries)
+    }
+
+    static func header(descr: String, rows: Int, cols: Int) -> Data {
+        var h = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(rows), \(cols)), }"
+        while (10 + h.count + 1) % 64 != 0 { h += " " }
+        h += "\n"
+        return Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.count & 0xFF), UInt8(h.count >> 8)]) + Data(h.utf8)
+    }
+
+    static func run(n: Int) throws -> [String: Any] {
+        let d = dimension
+        let out = URL(fileURLWithPath: "bench/out/captions", isDirectory: true)
+        FileHandle.standardError.write(Data("captions: generating \(n)…\n".utf8))
+        let (text, npy, queries) = try generate(n: n, directory: out)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("captions-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let store = try Store(root: root)
+        FileHandle.standardError.write(Data("captions: importing \(n)…\n".utf8))
+        var imported = 0
+        let importSeconds = try measureSeconds {
+            imported = try store.importCaptions(file: text.path, set: "bench", source: .numpy(path: npy.path)).imported
+        }
+        let firstSearch = try measureSeconds { _ = try store.searchCaptions(vector: queries[0], set: "bench", threshold: -1, limit: 200) }
+
+        // Exact reference: Float32 dot products with the stored fp16 vectors (read back from the .npy).
+        let matrix = try NumpyMatrixFile(path: npy.path)
+        var data = [Float](repeating: 0, count: n * d)
+        data.withUnsafeMutableBufferPointer { all in
+            for i in 0..<n { matrix.readRow(i, into: UnsafeMutableBufferPointer(rebasing: all[(i * d)..<((i + 1) * d)])) }
+        }
+        var recalls: [Double] = [], times: [Double] = [], times85: [Double] = [], above85: [Int] = []
+        for q in queries {
+            var sims = [Float](repeating: 0, count: n)
+            let nq = q.map { $0 / q.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            data.withUnsafeBufferPointer { all in
+                for i in 0..<n {
+                    var s: Float = 0
+                    for j in 0..<d { s += nq[j] * all[i * d + j] }
+                    sims[i] = s
+                }
+            }
+            let exact = Set((0..<n).sorted { sims[$0] > sims[$1] }.prefix(200).map { Int64($0 + 1) })  // ids are 1-based rowids
+            var results: [CaptionMatch] = []
+            times.append(try measureSeconds { results = try store.searchCaptions(vector: q, set: "bench", threshold: -1, limit: 200) } * 1000)
+            recalls.append(Double(Set(results.map(\.id)).intersection(exact).count) / 200)
+            var r85: [CaptionMatch] = []
+            times85.append(try measureSeconds { r85 = try store.searchCaptions(vector: q, set: "bench", threshold: 0.85, limit: 200) } * 1000)
+            above85.append(r85.count)
+        }
+        times.sort(); times85.sort()
+        let median = times[times.count / 2]
+        let scanBytes = n * (d + 4)
+        return [
+            "captions": n, "imported": imported, "import_seconds": importSeconds, "first_search_seconds_with_index_build": firstSearch,
+            "search_ms_median_threshold_-1": median, "search_ms_median_threshold_0.85": times85[times85.count / 2],
+            "search_ms_max_threshold_-1": times.last ?? 0, "recall_at_200_min": recalls.min() ?? 0,
+            "recall_at_200_mean": recalls.reduce(0, +) / Double(recalls.count), "results_above_0.85_median": above85.sorted()[above85.count / 2],
+            "scan_bytes": scanBytes, "effective_scan_GBps": Double(scanBytes) / (median / 1000) / 1e9,
+        ]
+    }
+}
