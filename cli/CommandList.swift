@@ -15,6 +15,7 @@ enum CommandList {
         TagCommand.self,
         UntagCommand.self,
         ExportCommand.self,
+        ComposeCommand.self,
         CaptionsCommand.self,
         RegsetCommand.self,
         VerifyCommand.self,

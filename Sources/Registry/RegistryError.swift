@@ -18,6 +18,7 @@ public enum RegistryError: Error, LocalizedError, Equatable {
     case implausibleDelta(layer: String, ratio: Double, limit: Double, suggestion: String)
     case wrongBase(concept: String, expected: String, actual: String)
     case catalog(String)
+    case incompatibleConcepts(String)
 
     public var errorDescription: String? {
         switch self {
@@ -39,6 +40,7 @@ public enum RegistryError: Error, LocalizedError, Equatable {
                 + "the concept was probably not trained from this base\(suggestion). Use --force to register anyway"
         case .wrongBase(let concept, let expected, let actual): "concept '\(concept)' belongs to base '\(actual)', not '\(expected)'"
         case .catalog(let reason): "catalog: \(reason)"
+        case .incompatibleConcepts(let reason): "cannot compose: \(reason)"
         }
     }
 }

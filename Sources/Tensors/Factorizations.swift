@@ -31,6 +31,14 @@ public struct CholeskyFactor: Sendable {
         reciprocalCondition = rcond
     }
 
+    /// A factor computed earlier (e.g. read back from a cache): `factor`'s lower triangle is L.
+    public init(factor: Matrix<Double>, reciprocalCondition: Double) throws {
+        guard factor.rows == factor.cols else { throw LinearAlgebraError.shapeMismatch("Cholesky factor must be square, got \(factor.rows)×\(factor.cols)") }
+        guard factor.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("Cholesky factor") }
+        self.factor = factor
+        self.reciprocalCondition = reciprocalCondition
+    }
+
     /// Solves `A·X = B` for X (`dpotrs`); B is `n × k`.
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows

@@ -67,7 +67,7 @@ public enum ConceptRegistrar {
         let maxError = stored.map(\.relativeError).max() ?? 0
         let storedBytes = stored.reduce(0) { $0 + $1.storedBytes } + embeddings.reduce(0) { $0 + $1.storedSize }
 
-        let version = try store.database.write { db -> Int in
+        let (version, versionID) = try store.database.write { db -> (Int, Int64) in
             let conceptID = try conceptID(named: request.name, baseID: baseID, baseName: request.base, in: db)
             let latest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM concept_version WHERE concept_id = ?", arguments: [conceptID])
             let version = (latest ?? 0) + 1
@@ -96,8 +96,12 @@ public enum ConceptRegistrar {
                     """, arguments: [conceptID, tag, versionID])
             }
             try Store.refreshSearchIndex(conceptID: conceptID, in: db)
-            return version
+            return (version, versionID)
         }
+        // Merge keys (issue 6): derived data, computed now so that composing is small dense algebra.
+        // A base stored without its text encoder and tokenizer (a CompVis file) cannot compute them;
+        // compose retries on first use and reports why.
+        _ = try? store.ensureMergeKeys(versionID: versionID)
         return RegisterResult(name: request.name, version: version, base: request.base, tokens: tokens, storedBytes: storedBytes,
                               compression: CompressionInfo(policy: request.compression.description, maxRelativeError: maxError))
     }

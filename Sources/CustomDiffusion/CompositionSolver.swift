@@ -1,0 +1,123 @@
+import Foundation
+
+/// The closed-form multi-concept merge (paper §3.2, DESIGN.md §1):
+///
+///     min_W ‖W Cregᵀ − W0 Cregᵀ‖²_F   subject to   W Cᵀ = Vᵀ
+///     W = W0 + (Vᵀ − W0 Cᵀ) (C Σ⁻¹ Cᵀ)⁻¹ C Σ⁻¹
+///
+/// | code | paper / DESIGN.md | shape |
+/// | --- | --- | --- |
+/// | `targets` | `C` = stacked target features of all concepts, duplicates dropped | s × d |
+/// | `layer.target` | `C W′ᵀ` (rows of `V`) | s × h |
+/// | `layer.base` | `C W0ᵀ` | s × h |
+/// | `basis.factor` | Cholesky of `Σ = Cregᵀ Creg` (+ ridge) | d × d |
+/// | `d` | `D = C Σ⁻¹` | s × d |
+/// | `e` | `E = C Σ⁻¹ Cᵀ` | s × s |
+/// | `up`, `down` | `(Vᵀ − W0 Cᵀ) E⁻¹` and `D`: `W − W0 = up · down` | h × s, s × d |
+///
+/// `Σ`, `D` and `E` do not depend on the layer: they are factored once per composition, and each
+/// layer costs one s × s solve. No inverse is ever formed. Matches the Float64 NumPy/SciPy reference
+/// in `fixtures/generate_compose.py`.
+public enum CompositionSolver {
+    /// One layer's stacked target values: `C W′ᵀ` and `C W0ᵀ` (s × h each), rows aligned with `targets`.
+    public struct LayerTargets: Sendable {
+        public let target: Matrix<Double>
+        public let base: Matrix<Double>
+        public init(target: Matrix<Double>, base: Matrix<Double>) {
+            self.target = target
+            self.base = base
+        }
+    }
+
+    /// The solve's shared factors and diagnostics.
+    public struct Solution: Sendable {
+        /// `W − W0 = up · down` per layer (up: h × s, down = D: s × d), Float32 as exported.
+        public let updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)]
+        /// `D = C Σ⁻¹` (s × d) in Float64.
+        public let d: Matrix<Double>
+        /// LAPACK's estimate of 1/κ₁(E).
+        public let reciprocalConditionE: Double
+    }
+
+    public enum Failure: Error, LocalizedError, Equatable {
+        case noTargets
+        case tooManyTargets(rows: Int, dimension: Int)
+        case dimensionMismatch(String)
+        case dependentTargets(rows: Int)
+        public var errorDescription: String? {
+            switch self {
+            case .noTargets: "the chosen concepts have no target features"
+            case .tooManyTargets(let rows, let d):
+                "the concepts have \(rows) distinct target rows but the text features are only \(d)-dimensional; compose fewer concepts (at most \(d) rows)"
+            case .dimensionMismatch(let what): "composition inputs disagree: \(what)"
+            case .dependentTargets(let rows):
+                "the \(rows) target rows are linearly dependent (C Σ⁻¹ Cᵀ is singular): two concepts ask for conflicting values of the same features"
+            }
+        }
+    }
+
+    /// 1/κ₁(E) below which the constraints are refused as dependent.
+    public static let minimumReciprocalConditionE = 1e-13
+
+    public static func solve(targets c: Matrix<Double>, layers: [LayerKey: LayerTargets], basis: RegularizationBasis) throws -> Solution {
+        let s = c.rows
+        guard s > 0 else { throw Failure.noTargets }
+        guard c.cols == basis.dimension else { throw Failure.dimensionMismatch("features are \(c.cols)-d, Σ is \(basis.dimension)-d") }
+        guard s <= c.cols else { throw Failure.tooManyTargets(rows: s, dimension: c.cols) }
+        // X = Σ⁻¹ Cᵀ (d × s); D = Xᵀ; E = C X.
+        let x = try basis.factor.solve(c.transposed)
+        let dMatrix = x.transposed
+        let e = Matrix.matmul(c, x)
+        let eFactor: CholeskyFactor
+        do {
+            eFactor = try CholeskyFactor(e)
+        } catch {
+            throw Failure.dependentTargets(rows: s)
+        }
+        guard eFactor.reciprocalCondition >= minimumReciprocalConditionE else { throw Failure.dependentTargets(rows: s) }
+        let down = dMatrix.asFloat
+        var updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)] = [:]
+        for (key, layer) in layers {
+            guard layer.target.rows == s, layer.base.rows == s, layer.target.cols == layer.base.cols else {
+                throw Failure.dimensionMismatch("\(key): targets \(layer.target.rows)×\(layer.target.cols), base \(layer.base.rows)×\(layer.base.cols), \(s) rows expected")
+            }
+            // up = (Vᵀ − W0 Cᵀ) E⁻¹ = ((E⁻¹ (C W′ᵀ − C W0ᵀ))ᵀ, E symmetric.
+            let upT = try eFactor.solve(layer.target - layer.base)
+            updates[key] = (upT.transposed.asFloat, down)
+        }
+        return Solution(updates: updates, d: dMatrix, reciprocalConditionE: eFactor.reciprocalCondition)
+    }
+
+    /// `max |W Cnᵀ − Vnᵀ|` for one concept's rows `cn` (rows × d) with values `C W′ᵀ` / `C W0ᵀ`
+    /// (rows × h): `W Cnᵀ = W0 Cnᵀ + up (D Cnᵀ)`.
+    public static func constraintResidual(up: Matrix<Float>, d: Matrix<Double>, cn: Matrix<Double>, target: Matrix<Double>, base: Matrix<Double>) -> Double {
+        let dc = Matrix.matmul(d, cn, transposeB: true)  // s × rows
+        let change = Matrix.matmul(up.asDouble, dc)      // h × rows
+        var worst = 0.0
+        for i in 0..<cn.rows {
+            for j in 0..<target.cols {
+                worst = max(worst, abs(base[i, j] + change[j, i] - target[i, j]))
+            }
+        }
+        return worst
+    }
+
+    /// `‖(W − W0) Cregᵀ‖²_F = trace(up · (D Σ Dᵀ) · upᵀ)`, given `M = D Σ Dᵀ` (s × s).
+    public static func driftSquared(up: Matrix<Float>, m: Matrix<Double>) -> Double {
+        let u = up.asDouble
+        let um = Matrix.matmul(u, m)
+        return zip(um.storage, u.storage).reduce(0.0) { $0 + $1.0 * $1.1 }
+    }
+
+    /// `M = D Σ Dᵀ` (s × s), for the drift of every layer.
+    public static func driftMetric(d: Matrix<Double>, sigma: Matrix<Double>) -> Matrix<Double> {
+        Matrix.matmul(Matrix.matmul(d, sigma), d, transposeB: true)
+    }
+
+    /// `‖W0 Cregᵀ‖²_F = trace(W0 Σ W0ᵀ)` (the drift's denominator; cache it per base × set).
+    public static func baseEnergy(w0: Matrix<Float>, sigma: Matrix<Double>) -> Double {
+        let w = w0.asDouble
+        let ws = Matrix.matmul(w, sigma)
+        return zip(ws.storage, w.storage).reduce(0.0) { $0 + $1.0 * $1.1 }
+    }
+}

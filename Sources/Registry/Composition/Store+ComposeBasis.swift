@@ -1,0 +1,61 @@
+import CustomDiffusion
+import Foundation
+import GRDB
+
+/// Everything a composition needs that depends only on (base, regularization set): Σ, its
+/// factor (with the ridge decision) and the drift denominators ‖W0 Cregᵀ‖²_F per layer.
+struct ComposeBasis {
+    var basis: RegularizationBasis
+    var baseEnergy: [String: Double]
+    var sigmaSHA256: String
+}
+
+extension Store {
+    /// Σ of `regset` (nil: the default set) for the base, factored once and cached in `compose_basis`.
+    func composeBasis(baseID: Int64, baseName: String, regset: String?) throws -> (name: String, basis: ComposeBasis) {
+        let regsetName = regset ?? DefaultRegularizationCaptions.name
+        let (sigma, _) = try regularizationGram(set: regset, base: baseName)
+        let sigmaBytes = RegularizationFeatures.encode(sigma)
+        let sigmaSHA = sigmaBytes.withUnsafeBytes { BlobStore.digest($0) }
+        let cached = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM compose_basis WHERE base_id = ? AND regset = ? AND sigma_sha256 = ?",
+                             arguments: [baseID, regsetName, sigmaSHA])
+        }
+        if let cached {
+            let factorData = try blobs.get(cached["factor_blob"])
+            let d: Int = cached["dimension"]
+            guard let factor = RegularizationFeatures.decode(factorData, dimension: d) else {
+                throw RegistryError.catalog("cached Σ factor for \(regsetName) has the wrong size")
+            }
+            let energy = try JSONDecoder().decode([String: Double].self, from: Data((cached["base_energy"] as String).utf8))
+            let basis = RegularizationBasis(sigma: sigma, factor: try CholeskyFactor(factor: factor, reciprocalCondition: cached["rcond"]), ridge: cached["ridge"])
+            return (regsetName, ComposeBasis(basis: basis, baseEnergy: energy, sigmaSHA256: sigmaSHA))
+        }
+        let basis = try RegularizationBasis(sigma: sigma)
+        var energy: [String: Double] = [:]
+        for layer in try database.read({ db in try Store.baseLayers(baseID: baseID, in: db) }) {
+            for projection in Projection.allCases {
+                let w0 = try baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor).matrix()
+                energy[LayerKey(layer: layer.name, projection: projection).description] = CompositionSolver.baseEnergy(w0: w0, sigma: sigma)
+            }
+        }
+        let lock = try StoreLock(store: root, mode: .shared)
+        defer { withExtendedLifetime(lock) {} }
+        let batch = blobs.batch()
+        let put = try batch.put(RegularizationFeatures.encode(basis.factor.factor))
+        try batch.commit()
+        let energyJSON = String(decoding: try JSONEncoder().encode(energy), as: UTF8.self)
+        try database.write { db in
+            try Store.recordBlob(put, in: db)
+            try db.execute(sql: """
+                INSERT INTO compose_basis (base_id, regset, sigma_sha256, dimension, ridge, rcond, factor_blob, base_energy, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(base_id, regset) DO UPDATE SET sigma_sha256 = excluded.sigma_sha256, dimension = excluded.dimension,
+                    ridge = excluded.ridge, rcond = excluded.rcond, factor_blob = excluded.factor_blob,
+                    base_energy = excluded.base_energy, created_at = excluded.created_at
+                """, arguments: [baseID, regsetName, sigmaSHA, sigma.rows, basis.ridge, basis.factor.reciprocalCondition, put.sha256,
+                                 energyJSON, Timestamp.now()])
+        }
+        return (regsetName, ComposeBasis(basis: basis, baseEnergy: energy, sigmaSHA256: sigmaSHA))
+    }
+}
