@@ -43,7 +43,11 @@ public enum ConceptExporter {
     ///
     /// Full weights are `W′ = W0 + ΔW` in Float32 (`CompressedDelta.applied(to:)`: bit-exact for
     /// lossless storage). The LoRA holds `ΔW` exactly at its stored rank: `lora_down = down` (`r × d`),
-    /// `lora_up = up` (`h × r`), in their stored dtype, `alpha = r` (scale `alpha / r = 1`). Dense-stored
+    /// `lora_up = up` (`h × r`), in their stored dtype, `alpha = r` (scale `alpha / r = 1`). Layers of lower
+    /// rank are padded with zero columns of `up` / zero rows of `down` to the file's largest rank, so every
+    /// module has the same `r` and `alpha`: diffusers 0.42 applies one `lora_alpha` to all kohya modules
+    /// (its `alpha_pattern` keys keep `.processor.to_k_lora.down.weight` and never match a module), which
+    /// scales layers of other ranks wrongly; zero padding changes no product. Dense-stored
     /// deltas get the exact factorisation at full rank with an identity on the smaller side
     /// (`h ≤ d`: `up = I_h`, `down = ΔW`; else `up = ΔW`, `down = I_d`), which reproduces `ΔW` with no
     /// rounding; rank-0 layers are left out. Embedding files are `{token: emb}` safetensors with
@@ -62,13 +66,14 @@ public enum ConceptExporter {
             try writeSafetensors(tensors, metadata: ["format": "pt"], to: weights)
             return [weights] + (try writeEmbeddings(tokens, to: directory))
         case .lora:
+            let factors = try ordered.compactMap { layer in try loraFactors(layer.delta).map { (layer.key, $0.0, $0.1) } }
+            let rank = factors.map { $0.1.shape[1] }.max() ?? 0
             var tensors: [(String, RawTensor)] = []
-            for layer in ordered {
-                guard let (up, down) = try loraFactors(layer.delta) else { continue }
-                let module = LayerNaming.kohyaModuleName(layer.key)
-                tensors.append((module + ".alpha", try RawTensor.from(floats: [Float(up.shape[1])], shape: [])))
-                tensors.append((module + ".lora_down.weight", down))
-                tensors.append((module + ".lora_up.weight", up))
+            for (key, up, down) in factors {
+                let module = LayerNaming.kohyaModuleName(key)
+                tensors.append((module + ".alpha", try RawTensor.from(floats: [Float(rank)], shape: [])))
+                tensors.append((module + ".lora_down.weight", try padded(down, rows: rank)))
+                tensors.append((module + ".lora_up.weight", try padded(up, cols: rank)))
             }
             let file = directory.appendingPathComponent(loraFileName)
             try writeSafetensors(tensors, metadata: ["format": "pt"], to: file)
@@ -106,6 +111,23 @@ public enum ConceptExporter {
             let identity = try Matrix<Float>.identity(Swift.min(h, d)).rawTensor(as: t.dtype)
             return h <= d ? (identity, t) : (t, identity)
         }
+    }
+
+    /// `t` (`h × r`) with zero columns appended up to `cols`, same dtype (values copied exactly).
+    static func padded(_ t: RawTensor, cols: Int) throws -> RawTensor {
+        let h = t.shape[0], r = t.shape[1]
+        guard cols > r else { return t }
+        let values = try t.floats()
+        var out = [Float](repeating: 0, count: h * cols)
+        for i in 0..<h { for j in 0..<r { out[i * cols + j] = values[i * r + j] } }
+        return try RawTensor.from(floats: out, shape: [h, cols], as: t.dtype)
+    }
+
+    /// `t` (`r × d`) with zero rows appended up to `rows`.
+    static func padded(_ t: RawTensor, rows: Int) throws -> RawTensor {
+        let r = t.shape[0], d = t.shape[1]
+        guard rows > r else { return t }
+        return try RawTensor.from(floats: try t.floats() + [Float](repeating: 0, count: (rows - r) * d), shape: [rows, d], as: t.dtype)
     }
 
     static func writeEmbeddings(_ tokens: [ConceptCheckpoint.Token], to directory: URL) throws -> [URL] {

@@ -55,7 +55,8 @@ struct ExportTests {
         }
     }
 
-    @Test("LoRA export holds ΔW exactly at its stored rank with alpha = r", arguments: ["lossless", "error:0.05", "rank:2"])
+    @Test("LoRA export holds ΔW exactly: the stored factors, zero-padded to one rank r with alpha = r",
+          arguments: ["lossless", "error:0.05", "rank:2"])
     func lora(policyText: String) throws {
         let policy = try CompressionPolicy(parsing: policyText)
         let layers = try Self.layers(policy: policy)
@@ -64,17 +65,31 @@ struct ExportTests {
                                                format: .lora, to: dir)
         #expect(files.map(\.lastPathComponent) == ["pytorch_lora_weights.safetensors", "<new1>.safetensors"])
         let archive = try Safetensors.read(path: files[0].path)
+        #expect(archive.tensors.count == 3 * layers.count)
+        let fileRank = layers.map { l -> Int in
+            if case .dense = l.delta.storage { return min(l.layer.outFeatures, l.layer.inFeatures) }
+            return l.delta.rank
+        }.max()!
         for layer in layers {
             let module = LayerNaming.kohyaModuleName(layer.key)
             let up = try #require(archive[module + ".lora_up.weight"]), down = try #require(archive[module + ".lora_down.weight"])
-            let alpha = try #require(archive[module + ".alpha"]).floats()
-            let r = up.shape[1]
-            #expect(alpha == [Float(r)] && down.shape == [r, layer.layer.inFeatures] && up.shape[0] == layer.layer.outFeatures)
-            let product = Matrix.matmul(Matrix(rows: up.shape[0], cols: r, storage: try up.floats()),
-                                        Matrix(rows: r, cols: down.shape[1], storage: try down.floats()))
-            let stored = try layer.delta.reconstruct()
-            #expect(bitwiseEqual(product.storage, stored.storage), "\(layer.key)")
-            if case .factors = layer.delta.storage { #expect(r == layer.delta.rank) }
+            let h = layer.layer.outFeatures, d = layer.layer.inFeatures
+            #expect(try #require(archive[module + ".alpha"]).floats() == [Float(fileRank)])
+            #expect(up.shape == [h, fileRank] && down.shape == [fileRank, d])
+            let u = Matrix(rows: h, cols: fileRank, storage: try up.floats()), v = Matrix(rows: fileRank, cols: d, storage: try down.floats())
+            switch layer.delta.storage {
+            case .factors(let su, let sv):
+                let r = layer.delta.rank
+                let (sup, sdown) = (try su.floats(), try sv.floats())
+                #expect(bitwiseEqual(u.columns(0..<r).storage, sup) && bitwiseEqual(v.rows(0..<r).storage, sdown))
+                #expect(u.columns(r..<fileRank).maxAbs == 0 && v.rows(r..<fileRank).maxAbs == 0)
+                #expect(up.dtype == su.dtype)
+            case .dense(let t):
+                // identity on the smaller side (h ≤ d here): up = [I | 0], down = [ΔW; 0]
+                #expect(bitwiseEqual(v.rows(0..<h).storage, try t.floats()))
+                #expect(u.columns(0..<h) == Matrix<Float>.identity(h) && u.columns(h..<fileRank).maxAbs == 0)
+            }
+            #expect(relativeDifference(Matrix.matmul(u, v), try layer.delta.reconstruct()) < 1e-6)
         }
     }
 
