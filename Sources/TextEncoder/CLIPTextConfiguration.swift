@@ -103,12 +103,15 @@ public struct CLIPTextConfiguration: Codable, Sendable, Equatable {
     /// Per-head width `hidden_size / num_attention_heads`.
     public var headDim: Int { hiddenSize / numHeads }
 
-    /// Reads `config.json`; a full `CLIPConfig` is accepted too (its `text_config` is used).
+    /// Reads `config.json`; a full `CLIPConfig` is accepted too (its `text_config`, with the top-level
+    /// `projection_dim`).
     public static func read(_ url: URL) throws -> CLIPTextConfiguration {
         let data = try CLIPTokenizer.readData(url)
         do {
             if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-               let text = object["text_config"] as? [String: Any] {
+               var text = object["text_config"] as? [String: Any] {
+                // A CLIPModel's projection width is the top-level `projection_dim`.
+                if let projection = object["projection_dim"] { text["projection_dim"] = projection }
                 return try JSONDecoder().decode(Self.self, from: JSONSerialization.data(withJSONObject: text))
             }
             return try JSONDecoder().decode(Self.self, from: data)

@@ -12,6 +12,35 @@ extension CLIPTextModel {
     ///     used without copying the vocabulary's embedding matrix.
     /// - Returns: one output per sequence, pooled at the first EOS (or the argmax id for `eos_token_id == 2`).
     public func encode(_ batch: [[Int32]], layer: HiddenLayer = .last, extraEmbeddings: Matrix<Float>? = nil) throws -> [CLIPTextOutput] {
+        // Large batches run in groups of at most `maxRowsPerPass` rows, bounding the activations' memory
+        // (2048 rows × MLP 3072 × 4 B = 25 MB for ViT-L) while keeping the GEMMs large.
+        var outputs: [CLIPTextOutput] = []
+        outputs.reserveCapacity(batch.count)
+        var start = 0
+        while start < batch.count {
+            var end = start
+            var rows = 0
+            while end < batch.count, end == start || rows + batch[end].count <= Self.maxRowsPerPass {
+                rows += batch[end].count
+                end += 1
+            }
+            do {
+                outputs += try encodePass(Array(batch[start..<end]), layer: layer, extraEmbeddings: extraEmbeddings)
+            } catch TextEncoderError.tokenOutOfRange(let id, let sequence, let limit) {
+                throw TextEncoderError.tokenOutOfRange(id: id, sequence: sequence + start, limit: limit)
+            } catch TextEncoderError.invalidSequenceLength(let sequence, let length, let maximum) {
+                throw TextEncoderError.invalidSequenceLength(sequence: sequence + start, length: length, maximum: maximum)
+            }
+            start = end
+        }
+        return outputs
+    }
+
+    /// Rows (tokens over all captions) encoded in one pass.
+    static let maxRowsPerPass = 2048
+
+    /// One pass over a group of captions whose rows are concatenated.
+    func encodePass(_ batch: [[Int32]], layer: HiddenLayer, extraEmbeddings: Matrix<Float>?) throws -> [CLIPTextOutput] {
         let c = configuration
         let d = c.hiddenSize
         if let extra = extraEmbeddings, extra.cols != d { throw TextEncoderError.extraEmbeddingWidth(expected: d, actual: extra.cols) }

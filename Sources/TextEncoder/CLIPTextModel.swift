@@ -97,8 +97,9 @@ public final class CLIPTextModel: Sendable {
         try self.init(configuration: configuration, weights: archive.byName)
     }
 
-    /// A diffusers / transformers `text_encoder/` folder: `config.json` plus `model.safetensors`
-    /// (or `model.fp16.safetensors`, or a sharded `model.safetensors.index.json`).
+    /// A diffusers / transformers `text_encoder/` folder, or a full `CLIPModel` folder (its text tower and
+    /// `text_projection` are used, vision weights ignored): `config.json` plus `model.safetensors` (or
+    /// `model.fp16.safetensors`, a sharded `model.safetensors.index.json`, or a torch `pytorch_model.bin`).
     public static func load(directory: URL) throws -> CLIPTextModel {
         let configuration = try CLIPTextConfiguration.read(directory.appendingPathComponent("config.json"))
         let fm = FileManager.default
@@ -113,6 +114,10 @@ public final class CLIPTextModel: Sendable {
             if fm.fileExists(atPath: path) {
                 return try CLIPTextModel(configuration: configuration, archive: Safetensors.readSharded(indexPath: path))
             }
+        }
+        let torchPath = directory.appendingPathComponent("pytorch_model.bin").path
+        if fm.fileExists(atPath: torchPath) {
+            return try CLIPTextModel(configuration: configuration, archive: TensorFile.read(path: torchPath))
         }
         throw TextEncoderError.noWeightsFile(directory: directory.path)
     }

@@ -117,6 +117,23 @@ struct CLIPTextModelTests {
         }
     }
 
+    @Test("Batches larger than one pass are split and give the same outputs, in order")
+    func largeBatch() throws {
+        let model = try Self.quickGELUModel()
+        let cases = try Self.golden("quickgelu")
+        var batch: [[Int32]] = []
+        while batch.map(\.count).reduce(0, +) <= CLIPTextModel.maxRowsPerPass + 200 { batch += cases.map(\.ids) }
+        let out = try model.encode(batch)
+        #expect(out.count == batch.count)
+        for (i, ids) in batch.enumerated() {
+            let expected = try #require(cases.first { $0.ids == ids })
+            #expect(Self.maxDiff(out[i].hidden.storage, expected.last) <= Self.tolerance, "caption \(i)")
+        }
+        #expect(throws: TextEncoderError.tokenOutOfRange(id: 600, sequence: batch.count, limit: 512)) {
+            try model.encode(batch + [[600]])
+        }
+    }
+
     @Test("Pooling position: first EOS, argmax of ids for eos_token_id 2, position 0 without EOS")
     func pooling() {
         #expect(CLIPTextModel.poolingIndex([49406, 320, 49407, 49407], eosTokenID: 49407) == 2)
