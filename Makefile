@@ -7,6 +7,7 @@
 #                   transformers 5, diffusers 0.42; OPEN_CLIP=/path/to/open_clip also regenerates fixtures/clip,
 #                   see fixtures/generate_clip.py). Tests and CI never run Python.
 # SCRATCH=DIR builds in DIR instead of .build (e.g. SCRATCH=.build-me when several people build at once).
+# The scripts (and `make bench`) set OPENBLAS_CORETYPE from the CPU flags unless it is set: see scripts/env.sh.
 
 SHELL := /bin/bash
 export PATH := $(if $(shell command -v swift),$(PATH),/opt/swift/usr/bin:$(PATH))
@@ -33,7 +34,7 @@ demo:
 
 bench: setup
 	swift build -c release $(SCRATCH_FLAG) --product concepts-bench
-	"$$(swift build -c release $(SCRATCH_FLAG) --show-bin-path)/concepts-bench" $(SUITES)
+	source scripts/env.sh && "$$(swift build -c release $(SCRATCH_FLAG) --show-bin-path)/concepts-bench" $(SUITES)
 
 # Generators run from the package root; generate_clip.py needs the open_clip folder (for the BPE file),
 # and generate_sd_tiny.py reads fixtures/clip/merges.txt, so clip goes first.

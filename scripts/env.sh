@@ -13,3 +13,18 @@ SWIFT_BUILD_FLAGS=()
 if [ -n "${SWIFT_SCRATCH_PATH:-}" ]; then
     SWIFT_BUILD_FLAGS+=(--scratch-path "$SWIFT_SCRATCH_PATH")
 fi
+
+# OpenBLAS picks its kernels from the CPU model; 0.3.21 (Debian 12) does not know recent Xeons
+# (e.g. family 6 model 207) and falls back to "Prescott" SSE3 kernels, ~4× slower for sgemm/dgemm.
+# Unless the caller chose, name the kernel family from the CPU flags (read once, when OpenBLAS loads).
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -r /proc/cpuinfo ]; then
+    flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
+    has() { [[ " $flags " == *" $1 "* ]]; }
+    if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+        export OPENBLAS_CORETYPE=SkylakeX
+    elif has avx2 && has fma; then
+        export OPENBLAS_CORETYPE=Haswell
+    fi
+    unset -f has
+    unset flags
+fi

@@ -17,6 +17,9 @@ enum LinearAlgebraBench {
     static let suite = BenchSuite(name: "sgemm") {
         var figures: [String: Any] = [
             "openblas_threads": Int(openblas_get_num_threads()),
+            // The kernel set OpenBLAS picked: "Prescott" (SSE3) on a CPU it does not recognise is ~4× slower
+            // than "SkylakeX"/"Haswell"; scripts/env.sh sets OPENBLAS_CORETYPE in that case.
+            "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
             "runs": runs,
         ]
         for shape in sgemmShapes {
