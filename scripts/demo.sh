@@ -20,11 +20,15 @@ FIXTURES="$PWD/fixtures"
 
 concepts() { "$BIN/concepts" "$@"; }
 
-# step CMD ARGS…: prints `$ CMD ARGS…` (paths shortened), then runs it.
+# step CMD ARGS…: prints `$ CMD ARGS…` (paths shortened, arguments quoted as a shell needs), then runs it.
 step() {
-    local shown="$*"
-    shown="${shown//$WORK/\$WORK}"
-    shown="${shown//$FIXTURES/fixtures}"
+    local shown="" arg
+    for arg in "$@"; do
+        arg="${arg//$WORK/\$WORK}"
+        arg="${arg//$FIXTURES/fixtures}"
+        if [[ "$arg" =~ ^[][A-Za-z0-9_./:@%+=,\$-]+$ ]]; then shown+="$arg "; else shown+="'${arg//\'/\'\\\'\'}' "; fi
+    done
+    shown="${shown% }"
     printf '\n$ %s\n' "$shown"
     local status=0
     "$@" || status=$?
