@@ -14,7 +14,7 @@ there):
     per layer the concept's target values `(W′ @ uc_targets.T).T`;
   - duplicate target rows removed by the original's O(s²) pairwise loop `(uc_targets[i]-uc_targets[j]).abs().mean()
     == 0`, then the rows re-stacked for the targets and for every layer's values;
-  - PER LAYER (16×): `values = (W0 @ uc.T).T`; gdupdateWexact: C = Kᵀ K (768 × 768 float32 Gram of the r
+  - PER LAYER AND PROJECTION (16 × {to_k, to_v} = 32 times): `values = (W0 @ uc.T).T`; gdupdateWexact: C = Kᵀ K (768 × 768 float32 Gram of the r
     regularization rows, rebuilt for every layer), scipy `lu_factor` of it, one `lu_solve` per target row, d = the
     stacked solutions (s × 768), e2 = d Ktargetᵀ (s × s), e1 = Vtargetᵀ − W Ktargetᵀ, delta = e1 · torch.linalg.inv(e2),
     Wnew = W + delta d, and its diagnostic loss over [targets; regularization rows] (printed by the original; here to
@@ -30,7 +30,7 @@ encoder makes them so) → 22 rows, 19 after dedupe. W0 ~ N(0, 0.02²); W′ = W
 
 Times: reference_whole_process_s = from the process's start (kernel start time of this process, /proc/self/stat,
 10 ms resolution) to the end, including interpreter start and the torch/scipy imports; reference_solve_s = the
-per-layer merge loop alone (values + gdupdateWexact for the 16 layers); also the target/dedupe stage and the import
+per-layer merge loop alone (values + gdupdateWexact for the 32 K/V weights of the 16 layers); also the target/dedupe stage and the import
 time separately; CPU seconds (all threads; less sensitive to a busy machine) and the 1-minute load average.
 """
 import os
