@@ -48,3 +48,43 @@ step concepts inspect "$FIXTURES/sd-tiny/concepts/cat-compvis.ckpt"
 step concepts inspect --json "$FIXTURES/sd-tiny/concepts/cat-adobe.bin"
 step concepts convert "$FIXTURES/sd-tiny/concepts/cat-adobe.bin" "$WORK/cat-adobe.safetensors"
 step concepts inspect "$WORK/cat-adobe.safetensors"
+
+# Base models: a tiny SD1-layout diffusers pipeline, the same again (nothing new is stored),
+# and its CompVis single-file form (fp16).
+step concepts base add tiny "$FIXTURES/sd-tiny/base"
+step concepts base add tiny-again "$FIXTURES/sd-tiny/base" --json
+step concepts base add tiny-compvis "$FIXTURES/sd-tiny/base-compvis.safetensors"
+step concepts base list
+
+# Concepts from every format met in the wild; a second version; tags; search.
+step concepts register cat --base tiny --category cat --description "grey tabby cat" --tag stable "$FIXTURES/sd-tiny/concepts/cat-diffusers"
+step concepts register cat --base tiny --category cat --compress lossless "$FIXTURES/sd-tiny/concepts/cat-diffusers-bin"
+step concepts register cat-adobe --base tiny --category cat --compress energy:0.6 "$FIXTURES/sd-tiny/concepts/cat-adobe.bin"
+step concepts register cat-adobe-compressed --base tiny --category cat "$FIXTURES/sd-tiny/concepts/cat-adobe-compressed.bin"
+step concepts register cat-compvis --base tiny --category cat --token "<new1>" "$FIXTURES/sd-tiny/concepts/cat-compvis.ckpt"
+step concepts register dog --base tiny --category dog --description "a corgi" "$FIXTURES/sd-tiny/concepts/dog-diffusers"
+step concepts register pair --base tiny --category cat --category dog --kind object "$FIXTURES/sd-tiny/concepts/pair-diffusers"
+step concepts list
+step concepts list --search corgi
+step concepts versions cat
+step concepts show cat@stable
+step concepts tag cat@2 stable
+
+# Export a concept in every format.
+for format in diffusers lora compvis adobe; do
+    step concepts export cat --format "$format" --out "$WORK/export/cat-$format"
+done
+
+# Compose two concepts that were both trained as <new1> (their tokens are renamed apart), in every
+# format; the second compose of the same set is a cache lookup.
+for format in lora diffusers compvis adobe; do
+    step concepts compose cat dog --format "$format" --out "$WORK/compose/cat-dog-$format"
+done
+step concepts compose cat pair --format lora --out "$WORK/compose/cat-pair" --json
+# Too many target rows for the tiny text encoder (d = 32): refused with a clear error.
+printf "\n$ concepts compose cat dog pair --out \$WORK/compose/three   (expected to fail)\n"
+! concepts compose cat dog pair --out "$WORK/compose/three"
+step concepts verify
+echo
+echo "demo: made these files:"
+(cd "$WORK" && find export compose -type f | sort)
