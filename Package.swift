@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats"]),
+        .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
     ],
     swiftLanguageModes: [.v6]
 )

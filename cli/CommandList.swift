@@ -8,6 +8,8 @@ enum CommandList {
         ConvertCommand.self,
         BaseCommand.self,
         EncoderCommand.self,
+        TokenizeCommand.self,
+        EncodeCommand.self,
         RegisterCommand.self,
         ListCommand.self,
         ShowCommand.self,
