@@ -89,28 +89,3 @@ struct TruncatedSVD {
         return try SymmetricEigen.eigenvalues(of: gram).reversed().map { Swift.max(0, $0).squareRoot() }
     }
 }
-
-/// SplitMix64 with Box–Muller normals: a fixed, platform-independent stream for the random test matrix.
-struct SplitMix64 {
-    private var state: UInt64
-    private var spare: Double?
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    mutating func nextUniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-
-    mutating func nextGaussian() -> Double {
-        if let s = spare { spare = nil; return s }
-        let r = (-2 * Foundation.log(nextUniform())).squareRoot(), t = 2 * Double.pi * nextUniform()
-        spare = r * Foundation.sin(t)
-        return r * Foundation.cos(t)
-    }
-}

@@ -8,7 +8,7 @@ import TextEncoder
 enum TextEncoderBench {
     static let suite = BenchSuite(name: "textEncoder") {
         let config = try CLIPTextConfiguration(hiddenSize: 768, intermediateSize: 3072, projectionDim: 768, numLayers: 12, numHeads: 12)
-        var rng = BenchRandom(seed: 4)
+        var rng = SplitMix64(seed: 4)
         func random(_ shape: [Int], scale: Float = 0.02, offset: Float = 0) throws -> RawTensor {
             let count = shape.reduce(1, *)
             return try RawTensor.from(floats: (0..<count).map { _ in offset + scale * rng.nextSymmetric() }, shape: shape)
@@ -71,17 +71,7 @@ enum TextEncoderBench {
     }
 }
 
-/// SplitMix64 (Steele et al. 2014): a small seeded generator for benchmark data.
-private struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     /// Uniform in [−1, 1).
     mutating func nextSymmetric() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
