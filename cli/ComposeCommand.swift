@@ -30,7 +30,8 @@ struct ComposeCommand: ParsableCommand {
                                                       output: URL(fileURLWithPath: out), useCache: !noCache))
         try options.emit(result) {
             var lines = ["composition \(result.compositionID) on \(result.base)\(result.cached ? " (cached)" : "") in \(String(format: "%.3f", result.seconds)) s",
-                         "regularization set \(result.regset)\(result.ridge > 0 ? ", ridge λ = \(String(format: "%.3g", result.ridge)) added to Σ" : "")",
+                         "regularization set \(result.regset): κ(Σ) = \(String(format: "%.3g", result.sigmaCondition))"
+                             + (result.sigmaDroppedDirections > 0 ? ", \(result.sigmaDroppedDirections) null direction(s) of Σ left out (pseudo-inverse)" : ""),
                          "\(result.targets) target rows (\(result.droppedDuplicateRows) duplicates dropped); max constraint residual "
                              + String(format: "%.2e", result.maxConstraintResidual) + ", regularization drift " + String(format: "%.2e", result.regularizationDrift)]
             lines += result.concepts.map { "  \($0.reference) (\($0.version)) → \($0.tokens.joined(separator: " "))" }

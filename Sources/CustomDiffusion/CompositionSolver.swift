@@ -10,10 +10,10 @@ import Foundation
 /// | `targets` | `C` = stacked target features of all concepts, duplicates dropped | s × d |
 /// | `layer.target` | `C W′ᵀ` (rows of `V`) | s × h |
 /// | `layer.base` | `C W0ᵀ` | s × h |
-/// | `basis.factor` | Cholesky of `Σ = Cregᵀ Creg` (+ ridge) | d × d |
+/// | `basis` | `Σ = Cregᵀ Creg`, eigendecomposed; `Σ⁻¹` is its pseudo-inverse on the kept range | d × d |
 /// | `d` | `D = C Σ⁻¹` | s × d |
 /// | `e` | `E = C Σ⁻¹ Cᵀ` | s × s |
-/// | `up`, `down` | `(Vᵀ − W0 Cᵀ) E⁻¹` and `D`: `W − W0 = up · down` | h × s, s × d |
+/// | `up`, `down` | `(Vᵀ − W0 Cᵀ) E⁻¹ U S` and `Vᵀ` of `D = U S Vᵀ`: `W − W0 = up · down` | h × s, s × d |
 ///
 /// `Σ`, `D` and `E` do not depend on the layer: they are factored once per composition, and each
 /// layer costs one s × s solve. No inverse is ever formed. Matches the Float64 NumPy/SciPy reference
@@ -31,10 +31,10 @@ public enum CompositionSolver {
 
     /// The solve's shared factors and diagnostics.
     public struct Solution: Sendable {
-        /// `W − W0 = up · down` per layer (up: h × s, down = D: s × d), Float32 as exported.
+        /// `W − W0 = up · down` per layer (up: h × s, down: s × d with orthonormal rows spanning D's), Float32 as exported.
         public let updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)]
-        /// `D = C Σ⁻¹` (s × d) in Float64.
-        public let d: Matrix<Double>
+        /// The shared `down` factor in Float64 (s × d, orthonormal rows spanning `D = C Σ⁻¹`'s).
+        public let down: Matrix<Double>
         /// LAPACK's estimate of 1/κ₁(E).
         public let reciprocalConditionE: Double
     }
@@ -65,7 +65,7 @@ public enum CompositionSolver {
         guard c.cols == basis.dimension else { throw Failure.dimensionMismatch("features are \(c.cols)-d, Σ is \(basis.dimension)-d") }
         guard s <= c.cols else { throw Failure.tooManyTargets(rows: s, dimension: c.cols) }
         // X = Σ⁻¹ Cᵀ (d × s); D = Xᵀ; E = C X.
-        let x = try basis.factor.solve(c.transposed)
+        let x = try basis.solve(c.transposed)
         let dMatrix = x.transposed
         let e = Matrix.matmul(c, x)
         let eFactor: CholeskyFactor
@@ -75,7 +75,13 @@ public enum CompositionSolver {
             throw Failure.dependentTargets(rows: s)
         }
         guard eFactor.reciprocalCondition >= minimumReciprocalConditionE else { throw Failure.dependentTargets(rows: s) }
-        let down = dMatrix.asFloat
+        // Export factors: with D = U S Vᵀ (thin SVD, s × d), W − W0 = (up·U·S) · Vᵀ. Vᵀ has orthonormal
+        // rows, so storing both factors in Float32 costs ~ε relative to the update itself even when
+        // E is badly conditioned and `up`, `D` are large and cancel.
+        let dSVD = try SingularValueDecomposition(dMatrix)
+        var scale = dSVD.u
+        for i in 0..<scale.rows { for j in 0..<scale.cols { scale[i, j] *= dSVD.singularValues[j] } }
+        let down = dSVD.vt.asFloat
         var updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)] = [:]
         for (key, layer) in layers {
             guard layer.target.rows == s, layer.base.rows == s, layer.target.cols == layer.base.cols else {
@@ -83,15 +89,15 @@ public enum CompositionSolver {
             }
             // up = (Vᵀ − W0 Cᵀ) E⁻¹ = ((E⁻¹ (C W′ᵀ − C W0ᵀ))ᵀ, E symmetric.
             let upT = try eFactor.solve(layer.target - layer.base)
-            updates[key] = (upT.transposed.asFloat, down)
+            updates[key] = (Matrix.matmul(upT, scale, transposeA: true).asFloat, down)
         }
-        return Solution(updates: updates, d: dMatrix, reciprocalConditionE: eFactor.reciprocalCondition)
+        return Solution(updates: updates, down: dSVD.vt, reciprocalConditionE: eFactor.reciprocalCondition)
     }
 
     /// `max |W Cnᵀ − Vnᵀ|` for one concept's rows `cn` (rows × d) with values `C W′ᵀ` / `C W0ᵀ`
-    /// (rows × h): `W Cnᵀ = W0 Cnᵀ + up (D Cnᵀ)`.
-    public static func constraintResidual(up: Matrix<Float>, d: Matrix<Double>, cn: Matrix<Double>, target: Matrix<Double>, base: Matrix<Double>) -> Double {
-        let dc = Matrix.matmul(d, cn, transposeB: true)  // s × rows
+    /// (rows × h): `W Cnᵀ = W0 Cnᵀ + up (down Cnᵀ)`.
+    public static func constraintResidual(up: Matrix<Float>, down: Matrix<Double>, cn: Matrix<Double>, target: Matrix<Double>, base: Matrix<Double>) -> Double {
+        let dc = Matrix.matmul(down, cn, transposeB: true)  // s × rows
         let change = Matrix.matmul(up.asDouble, dc)      // h × rows
         var worst = 0.0
         for i in 0..<cn.rows {
@@ -102,16 +108,16 @@ public enum CompositionSolver {
         return worst
     }
 
-    /// `‖(W − W0) Cregᵀ‖²_F = trace(up · (D Σ Dᵀ) · upᵀ)`, given `M = D Σ Dᵀ` (s × s).
+    /// `‖(W − W0) Cregᵀ‖²_F = trace(up · (down Σ downᵀ) · upᵀ)`, given `M = down Σ downᵀ` (s × s).
     public static func driftSquared(up: Matrix<Float>, m: Matrix<Double>) -> Double {
         let u = up.asDouble
         let um = Matrix.matmul(u, m)
         return zip(um.storage, u.storage).reduce(0.0) { $0 + $1.0 * $1.1 }
     }
 
-    /// `M = D Σ Dᵀ` (s × s), for the drift of every layer.
-    public static func driftMetric(d: Matrix<Double>, sigma: Matrix<Double>) -> Matrix<Double> {
-        Matrix.matmul(Matrix.matmul(d, sigma), d, transposeB: true)
+    /// `M = down Σ downᵀ` (s × s), for the drift of every layer.
+    public static func driftMetric(down: Matrix<Double>, sigma: Matrix<Double>) -> Matrix<Double> {
+        Matrix.matmul(Matrix.matmul(down, sigma), down, transposeB: true)
     }
 
     /// `‖W0 Cregᵀ‖²_F = trace(W0 Σ W0ᵀ)` (the drift's denominator; cache it per base × set).

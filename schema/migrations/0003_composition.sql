@@ -24,16 +24,17 @@ CREATE TABLE merge_key_layer (
     PRIMARY KEY (version_id, layer, projection)
 );
 
--- Σ of a regularization set for a base, factored (Cholesky of Σ + ridge·I), with the drift
--- denominators ‖W0 Cregᵀ‖² per layer: everything a composition needs that depends on the set.
+-- Σ of a regularization set for a base, eigendecomposed (Σ = Q Λ Qᵀ, the merge uses the
+-- pseudo-inverse on the eigenvalues above 1e-10·λmax), with the drift denominators ‖W0 Cregᵀ‖²
+-- per layer: everything a composition needs that depends on the set.
 CREATE TABLE compose_basis (
     base_id      INTEGER NOT NULL REFERENCES base_model(id),
     regset       TEXT NOT NULL,
     sigma_sha256 TEXT NOT NULL,                -- of the Σ bytes the factor was computed from
     dimension    INTEGER NOT NULL,
-    ridge        REAL NOT NULL,
-    rcond        REAL NOT NULL,
-    factor_blob  TEXT NOT NULL REFERENCES blob(sha256),  -- F64 d × d, lower triangle = L
+    rank         INTEGER NOT NULL,                         -- eigenpairs kept (λ > 1e-10·λmax)
+    eigenvectors_blob TEXT NOT NULL REFERENCES blob(sha256),  -- F64 d × d, columns = Q
+    eigenvalues_blob  TEXT NOT NULL REFERENCES blob(sha256),  -- F64 d
     base_energy  TEXT NOT NULL,                -- JSON {"<layer>.to_k": ‖W0 Cregᵀ‖², …}
     created_at   TEXT NOT NULL,
     PRIMARY KEY (base_id, regset)
@@ -44,7 +45,7 @@ CREATE TABLE composition (
     id          TEXT PRIMARY KEY NOT NULL,
     base_id     INTEGER NOT NULL REFERENCES base_model(id),
     regset      TEXT NOT NULL,
-    report      TEXT NOT NULL,                 -- JSON: tokens, targets, residuals, drift, ridge
+    report      TEXT NOT NULL,                 -- JSON: tokens, targets, residuals, drift, Σ's rank
     created_at  TEXT NOT NULL
 );
 

@@ -47,15 +47,19 @@ public struct ComposeResult: Codable, Sendable {
     public let maxConstraintResidual: Double
     /// max over layers of ‖(W − W0) Cregᵀ‖_F / ‖W0 Cregᵀ‖_F.
     public let regularizationDrift: Double
-    /// λ added to Σ's diagonal (0 when Σ was well enough conditioned).
-    public let ridge: Double
+    /// Directions of Σ treated as null (eigenvalues ≤ 1e-10·λmax; 0 for a well-conditioned Σ).
+    public let sigmaDroppedDirections: Int
+    /// κ₂ of Σ on the directions kept.
+    public let sigmaCondition: Double
     public let concepts: [ConceptReport]
     public var seconds: Double
     public var cached: Bool
     public var files: [String]
 
     enum CodingKeys: String, CodingKey {
-        case base, regset, tokens, targets, ridge, concepts, seconds, cached, files
+        case base, regset, tokens, targets, concepts, seconds, cached, files
+        case sigmaDroppedDirections = "sigma_dropped_directions"
+        case sigmaCondition = "sigma_condition"
         case compositionID = "composition_id"
         case droppedDuplicateRows = "dropped_duplicate_rows"
         case maxConstraintResidual = "max_constraint_residual"

@@ -5,7 +5,7 @@ import TextEncoder
 
 extension Store {
     /// Bumped whenever the solve or its inputs change meaning, so cached compositions are not reused.
-    static let solverVersion = "closed-form-v1"
+    static let solverVersion = "closed-form-pinv-v3"
 
     /// `concepts compose REF… [--regset NAME] [--format F] [--no-cache] --out DIR` (CLI.md "Composition"):
     /// the paper's closed-form merge of any set of concept versions on one base (`CompositionSolver`),
@@ -111,7 +111,7 @@ extension Store {
             for key in layerKeys where !rows.isEmpty {
                 let value = keys[n].layers[key]!
                 residual = max(residual, CompositionSolver.constraintResidual(
-                    up: solution.updates[key]!.up, d: solution.d, cn: cn, target: pick(value.target), base: pick(value.base)))
+                    up: solution.updates[key]!.up, down: solution.down, cn: cn, target: pick(value.target), base: pick(value.base)))
             }
             var own: [String] = []
             for embedding in embeddingsByVersion[n] {
@@ -123,7 +123,7 @@ extension Store {
             reports.append(.init(reference: references[n], version: "\(version.name)@\(version.version)", tokens: own,
                                  targetRows: keys[n].features.rows, constraintResidual: residual))
         }
-        let metric = CompositionSolver.driftMetric(d: solution.d, sigma: prepared.basis.sigma)
+        let metric = CompositionSolver.driftMetric(down: solution.down, sigma: prepared.basis.sigma)
         var drift = 0.0
         for key in layerKeys {
             let denominator = prepared.baseEnergy[key.description] ?? 0
@@ -133,7 +133,8 @@ extension Store {
         let result = ComposeResult(
             compositionID: id, base: versions[0].baseName, regset: regset, tokens: tokenMap, targets: c.rows,
             droppedDuplicateRows: totalRows - c.rows, maxConstraintResidual: reports.map(\.constraintResidual).max() ?? 0,
-            regularizationDrift: drift, ridge: prepared.basis.ridge, concepts: reports, seconds: 0, cached: false, files: [])
+            regularizationDrift: drift, sigmaDroppedDirections: prepared.basis.droppedDirections,
+            sigmaCondition: prepared.basis.condition, concepts: reports, seconds: 0, cached: false, files: [])
         return (result, solution.updates, tokens)
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// Everything a composition needs that depends only on (base, regularization set): Σ, its
-/// factor (with the ridge decision) and the drift denominators ‖W0 Cregᵀ‖²_F per layer.
+/// eigendecomposition (with the rank decision) and the drift denominators ‖W0 Cregᵀ‖²_F per layer.
 struct ComposeBasis {
     var basis: RegularizationBasis
     var baseEnergy: [String: Double]
@@ -22,13 +22,11 @@ extension Store {
                              arguments: [baseID, regsetName, sigmaSHA])
         }
         if let cached {
-            let factorData = try blobs.get(cached["factor_blob"])
-            let d: Int = cached["dimension"]
-            guard let factor = RegularizationFeatures.decode(factorData, dimension: d) else {
-                throw RegistryError.catalog("cached Σ factor for \(regsetName) has the wrong size")
-            }
+            let r: Int = cached["rank"]
+            let vectors = try doubles(cached["eigenvectors_blob"], count: sigma.rows * r)
+            let values = try doubles(cached["eigenvalues_blob"], count: r)
             let energy = try JSONDecoder().decode([String: Double].self, from: Data((cached["base_energy"] as String).utf8))
-            let basis = RegularizationBasis(sigma: sigma, factor: try CholeskyFactor(factor: factor, reciprocalCondition: cached["rcond"]), ridge: cached["ridge"])
+            let basis = try RegularizationBasis(sigma: sigma, eigenvectors: Matrix(rows: sigma.rows, cols: r, storage: vectors), eigenvalues: values)
             return (regsetName, ComposeBasis(basis: basis, baseEnergy: energy, sigmaSHA256: sigmaSHA))
         }
         let basis = try RegularizationBasis(sigma: sigma)
@@ -42,20 +40,29 @@ extension Store {
         let lock = try StoreLock(store: root, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
         let batch = blobs.batch()
-        let put = try batch.put(RegularizationFeatures.encode(basis.factor.factor))
+        let vectorsPut = try basis.eigenvectors.storage.withUnsafeBytes { try batch.put($0) }
+        let valuesPut = try basis.eigenvalues.withUnsafeBytes { try batch.put($0) }
         try batch.commit()
         let energyJSON = String(decoding: try JSONEncoder().encode(energy), as: UTF8.self)
         try database.write { db in
-            try Store.recordBlob(put, in: db)
+            try Store.recordBlob(vectorsPut, in: db)
+            try Store.recordBlob(valuesPut, in: db)
             try db.execute(sql: """
-                INSERT INTO compose_basis (base_id, regset, sigma_sha256, dimension, ridge, rcond, factor_blob, base_energy, created_at)
+                INSERT INTO compose_basis (base_id, regset, sigma_sha256, dimension, rank, eigenvectors_blob, eigenvalues_blob, base_energy, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(base_id, regset) DO UPDATE SET sigma_sha256 = excluded.sigma_sha256, dimension = excluded.dimension,
-                    ridge = excluded.ridge, rcond = excluded.rcond, factor_blob = excluded.factor_blob,
+                    rank = excluded.rank, eigenvectors_blob = excluded.eigenvectors_blob, eigenvalues_blob = excluded.eigenvalues_blob,
                     base_energy = excluded.base_energy, created_at = excluded.created_at
-                """, arguments: [baseID, regsetName, sigmaSHA, sigma.rows, basis.ridge, basis.factor.reciprocalCondition, put.sha256,
+                """, arguments: [baseID, regsetName, sigmaSHA, sigma.rows, basis.eigenvalues.count, vectorsPut.sha256, valuesPut.sha256,
                                  energyJSON, Timestamp.now()])
         }
         return (regsetName, ComposeBasis(basis: basis, baseEnergy: energy, sigmaSHA256: sigmaSHA))
+    }
+
+    /// A blob of little-endian Float64 values.
+    private func doubles(_ sha: String, count: Int) throws -> [Double] {
+        let data = try blobs.get(sha)
+        guard data.count == count * 8 else { throw RegistryError.catalog("blob \(sha) has \(data.count) bytes, expected \(count * 8)") }
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
     }
 }

@@ -76,7 +76,7 @@ public final class Store: @unchecked Sendable {
         "SELECT patch_index_blob FROM version_layer WHERE patch_index_blob IS NOT NULL",
         "SELECT patch_value_blob FROM version_layer WHERE patch_value_blob IS NOT NULL",
         "SELECT features_blob FROM merge_key", "SELECT target_blob FROM merge_key_layer", "SELECT base_blob FROM merge_key_layer",
-        "SELECT factor_blob FROM compose_basis", "SELECT up_blob FROM composition_layer", "SELECT down_blob FROM composition_layer",
+        "SELECT eigenvectors_blob FROM compose_basis", "SELECT eigenvalues_blob FROM compose_basis", "SELECT up_blob FROM composition_layer", "SELECT down_blob FROM composition_layer",
         "SELECT embedding_blob FROM composition_token", "SELECT blob FROM caption_encoder_file",
     ]
 }
