@@ -10,8 +10,10 @@ struct BenchSuite: Sendable {
 enum BenchSuites {
     static let all: [BenchSuite] = [
         CaptionsBench.suite,
+        ComposeBench.suite,
         CompressionBench.suite,
         LinearAlgebraBench.suite,
+        RegistryBench.suite,
         SafetensorsBench.suite,
         TextEncoderBench.suite,
     ]
