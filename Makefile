@@ -34,6 +34,7 @@ demo:
 
 bench: setup
 	swift build -c release $(SCRATCH_FLAG) --product concepts-bench
+	swift build -c release $(SCRATCH_FLAG) --product concepts
 	source scripts/env.sh && "$$(swift build -c release $(SCRATCH_FLAG) --show-bin-path)/concepts-bench" $(SUITES)
 
 # Generators run from the package root; generate_clip.py needs the open_clip folder (for the BPE file),

@@ -1,6 +1,7 @@
 /// Matrix products through BLAS `?gemm` (OpenBLAS).
 extension Matrix {
     /// `op(A)·op(B)` where `op` transposes when asked: `matmul(a, b, transposeB: true)` = `A·Bᵀ`.
+    @inlinable
     public static func matmul(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transposeB: Bool = false) -> Matrix {
         let m = transposeA ? a.cols : a.rows
         let k = transposeA ? a.rows : a.cols
@@ -23,8 +24,10 @@ extension Matrix {
     }
 
     /// `A·B`.
+    @inlinable
     public static func * (lhs: Matrix, rhs: Matrix) -> Matrix { matmul(lhs, rhs) }
 
     /// The Gram matrix `AᵀA` (`cols × cols`).
+    @inlinable
     public var gram: Matrix { Matrix.matmul(self, self, transposeA: true) }
 }

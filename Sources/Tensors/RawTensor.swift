@@ -30,19 +30,22 @@ public struct RawTensor: Sendable {
 
     /// The values widened (or narrowed, for F64) to Float32. Integer and bool tensors are refused.
     public func floats() throws -> [Float] {
+        guard dtype.isFloatingPoint else { throw Failure.notFloatingPoint(dtype) }
         let n = elementCount
-        return try bytes.withUnsafeBytes { raw -> [Float] in
-            switch dtype {
-            case .float32:
-                return (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
-            case .float16:
-                return (0..<n).map { HalfPrecision.float(fromFloat16Bits: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
-            case .bfloat16:
-                return (0..<n).map { HalfPrecision.float(fromBFloat16Bits: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
-            case .float64:
-                return (0..<n).map { Float(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self)) }
-            default:
-                throw Failure.notFloatingPoint(dtype)
+        return bytes.withUnsafeBytes { raw -> [Float] in
+            [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                defer { initialized = n }
+                guard n > 0, let source = raw.baseAddress, let target = out.baseAddress else { return }
+                switch dtype {
+                case .float32:
+                    UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: n * 4)
+                case .float16:
+                    for i in 0..<n { target[i] = HalfPrecision.float(fromFloat16Bits: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                case .bfloat16:
+                    for i in 0..<n { target[i] = HalfPrecision.float(fromBFloat16Bits: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                default:
+                    for i in 0..<n { target[i] = Float(raw.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+                }
             }
         }
     }
@@ -82,11 +85,19 @@ public struct RawTensor: Sendable {
         return try RawTensor(dtype: .float64, shape: shape, bytes: buffer)
     }
 
-    /// Whether every element is finite (always true for integer and bool tensors).
+    /// Whether every element is finite (always true for integer and bool tensors). Checks the
+    /// exponent bits in place, without converting.
     public func allFinite() -> Bool {
-        guard dtype.isFloatingPoint else { return true }
-        if dtype == .float64 { return (try? doubles())?.allSatisfy(\.isFinite) ?? true }
-        return (try? floats())?.allSatisfy(\.isFinite) ?? true
+        let n = elementCount
+        return bytes.withUnsafeBytes { raw in
+            switch dtype {
+            case .float32: return (0..<n).allSatisfy { raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self) & 0x7F80_0000 != 0x7F80_0000 }
+            case .float16: return (0..<n).allSatisfy { raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) & 0x7C00 != 0x7C00 }
+            case .bfloat16: return (0..<n).allSatisfy { raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) & 0x7F80 != 0x7F80 }
+            case .float64: return (0..<n).allSatisfy { raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) & 0x7FF0_0000_0000_0000 != 0x7FF0_0000_0000_0000 }
+            default: return true
+            }
+        }
     }
 }
 

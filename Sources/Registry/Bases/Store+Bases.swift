@@ -95,8 +95,7 @@ extension Store {
         guard let row, let dtype = DType(rawValue: row["dtype"]) else {
             throw RegistryError.catalog("base \(baseID) has no \(component) tensor \(name)")
         }
-        let data = try blobs.get(row["blob"])
-        return try RawTensor(dtype: dtype, shape: JSONShape.decode(row["shape"]), bytes: ByteBuffer(copying: data))
+        return try RawTensor(dtype: dtype, shape: JSONShape.decode(row["shape"]), bytes: blobs.buffer(row["blob"]))
     }
 
     /// A base's non-tensor file (config, tokenizer), if stored.

@@ -47,15 +47,13 @@ public enum RegularizationFeatures {
 
     /// Σ as stored: d × d Float64 little-endian, row-major.
     static func encode(_ sigma: Matrix<Double>) -> Data {
-        var data = Data(capacity: sigma.storage.count * 8)
-        for v in sigma.storage { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
+        sigma.storage.withUnsafeBytes { Data($0) }  // little-endian on every platform Swift runs this on
     }
 
     static func decode(_ data: Data, dimension: Int) -> Matrix<Double>? {
         guard dimension > 0, data.count == dimension * dimension * 8 else { return nil }
         let values = data.withUnsafeBytes { raw in
-            (0..<(dimension * dimension)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+            (0..<(dimension * dimension)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) }
         }
         return Matrix(rows: dimension, cols: dimension, storage: values)
     }

@@ -15,9 +15,11 @@ struct MergeKeys {
 
 extension Store {
     /// Computes and stores the merge keys of a version (no-op when present). Needs the base's text
-    /// encoder and tokenizer.
+    /// encoder and tokenizer; `layers` (W0 and the stored ΔW per layer) saves re-reading them when
+    /// the caller has them in memory (`register`).
     @discardableResult
-    func ensureMergeKeys(versionID: Int64, encoder: (tokenizer: CLIPTokenizer, model: CLIPTextModel)? = nil) throws -> MergeKeys {
+    func ensureMergeKeys(versionID: Int64, encoder: (tokenizer: CLIPTokenizer, model: CLIPTextModel)? = nil,
+                         layers known: [ExportLayer]? = nil) throws -> MergeKeys {
         if let keys = try loadMergeKeys(versionID: versionID) { return keys }
         let (baseID, baseName, kindText, tokenRows) = try database.read { db -> (Int64, String, String, [Row]) in
             guard let row = try Row.fetchOne(db, sql: """
@@ -33,8 +35,7 @@ extension Store {
         let targets = try TargetFeatures.compute(
             tokens: zip(tokenRows, embeddings).map { (category: $0["category"] as String, embedding: $1.embedding) },
             kind: kind, tokenizer: tokenizer, model: model)
-        let deltas = try deltas(versionID: versionID)
-        let layers = try exportLayers(baseID: baseID, deltas: deltas)
+        let layers = try known ?? exportLayers(baseID: baseID, deltas: deltas(versionID: versionID))
         var values: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
         for layer in layers {
             let finetuned = try layer.delta.applied(to: layer.base)

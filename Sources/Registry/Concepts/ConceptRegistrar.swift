@@ -50,11 +50,22 @@ public enum ConceptRegistrar {
                                                  suggestion: suggestion.map { " (it fits base '\($0)': try --base \($0))" } ?? "")
         }
 
+        // The base text encoder (for the merge keys) loads on another thread while ΔW is compressed.
+        let baseName = request.base
+        let encoderLoad = BackgroundTask { try store.textEncoder(forBase: baseName) }
+
         let lock = try StoreLock(store: store.root, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
         let batch = store.blobs.batch()
-        let stored = try pairs.map { pair in
-            try StoredLayer.store(DeltaCompressor.compress(pair.weight, base: pair.base, policy: request.compression), key: pair.key, in: batch)
+        var stored: [StoredLayer] = []
+        var exportLayers: [ExportLayer] = []
+        let layerTable = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, $0.crossAttentionLayer) })
+        for pair in pairs {
+            let compressed = try DeltaCompressor.compress(pair.weight, base: pair.base, policy: request.compression)
+            stored.append(try StoredLayer.store(compressed, key: pair.key, in: batch))
+            if let layer = layerTable[pair.key.layer] {
+                exportLayers.append(ExportLayer(layer: layer, projection: pair.key.projection, base: pair.base, delta: compressed))
+            }
         }
         let embeddings = try checkpoint.tokens.map { token in
             try RawTensor.from(floats: token.embedding, shape: [token.embedding.count]).bytes.withUnsafeBytes { try batch.put($0) }
@@ -101,7 +112,9 @@ public enum ConceptRegistrar {
         // Merge keys (issue 6): derived data, computed now so that composing is small dense algebra.
         // A base stored without its text encoder and tokenizer (a CompVis file) cannot compute them;
         // compose retries on first use and reports why.
-        _ = try? store.ensureMergeKeys(versionID: versionID)
+        if let encoder = try? encoderLoad.wait() {
+            _ = try? store.ensureMergeKeys(versionID: versionID, encoder: encoder, layers: exportLayers)
+        }
         return RegisterResult(name: request.name, version: version, base: request.base, tokens: tokens, storedBytes: storedBytes,
                               compression: CompressionInfo(policy: request.compression.description, maxRelativeError: maxError))
     }

@@ -62,7 +62,7 @@ extension Store {
             let key = LayerKey(layer: row["layer"], projection: projection)
             let h: Int = row["out_features"], d: Int = row["in_features"], r: Int = row["rank"]
             func tensor(_ sha: String, _ dtype: DType, _ shape: [Int]) throws -> RawTensor {
-                try RawTensor(dtype: dtype, shape: shape, bytes: ByteBuffer(copying: try blobs.get(sha)))
+                try RawTensor(dtype: dtype, shape: shape, bytes: try blobs.buffer(sha))
             }
             let storage: CompressedDelta.Storage
             if row["storage"] as String == "dense" {
@@ -87,7 +87,7 @@ extension Store {
             try Row.fetchAll(db, sql: "SELECT token, embedding_blob, dimension FROM version_token WHERE version_id = ? ORDER BY position", arguments: [versionID])
         }
         return try rows.map { row in
-            let tensor = try RawTensor(dtype: .float32, shape: [row["dimension"]], bytes: ByteBuffer(copying: try blobs.get(row["embedding_blob"])))
+            let tensor = try RawTensor(dtype: .float32, shape: [row["dimension"]], bytes: try blobs.buffer(row["embedding_blob"]))
             return ConceptCheckpoint.Token(name: row["token"], embedding: try tensor.floats())
         }
     }

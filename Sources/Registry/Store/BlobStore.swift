@@ -112,15 +112,30 @@ public struct BlobStore: Sendable {
     // MARK: Reading
 
     /// The blob's uncompressed bytes, verified against its name.
-    public func get(_ sha256: String) throws -> Data {
+    public func get(_ sha256: String) throws -> Data { try buffer(sha256).data }
+
+    /// The blob's uncompressed bytes decompressed straight into a `ByteBuffer` (no intermediate
+    /// copy: what tensors are built on), verified against its name.
+    public func buffer(_ sha256: String) throws -> ByteBuffer {
         let file = path(for: sha256)
         guard let compressed = FileManager.default.contents(atPath: file.path) else {
             throw RegistryError.missingBlob(sha256: sha256, path: file.path)
         }
-        let data = try Self.decompress(compressed, sha256: sha256)
-        let actual = data.withUnsafeBytes { Self.digest($0) }
-        guard actual == sha256 else { throw RegistryError.corruptBlob(sha256: sha256, reason: "content hashes to \(actual)") }
-        return data
+        return try compressed.withUnsafeBytes { src -> ByteBuffer in
+            let size = ZSTD_getFrameContentSize(src.baseAddress, src.count)
+            guard size < UInt64.max - 1, size < UInt64(Int.max) else {
+                throw RegistryError.corruptBlob(sha256: sha256, reason: "not a zstd frame with a known size")
+            }
+            let buffer = try ByteBuffer(unsafeUninitializedCount: Int(size)) { out in
+                let got = ZSTD_decompress(out.baseAddress, Int(size), src.baseAddress, src.count)
+                if ZSTD_isError(got) != 0 || got != Int(size) {
+                    throw RegistryError.corruptBlob(sha256: sha256, reason: "zstd: \(ZSTD_isError(got) != 0 ? String(cString: ZSTD_getErrorName(got)) : "short frame")")
+                }
+            }
+            let actual = buffer.withUnsafeBytes { Self.digest($0) }
+            guard actual == sha256 else { throw RegistryError.corruptBlob(sha256: sha256, reason: "content hashes to \(actual)") }
+            return buffer
+        }
     }
 
     /// Every stored blob hash (walks `blobs/??/*.zst`; temporary files are not blobs).
@@ -172,21 +187,5 @@ public struct BlobStore: Sendable {
         }
         out.count = written
         return out
-    }
-
-    static func decompress(_ compressed: Data, sha256: String) throws -> Data {
-        try compressed.withUnsafeBytes { src -> Data in
-            let size = ZSTD_getFrameContentSize(src.baseAddress, src.count)
-            // ZSTD_CONTENTSIZE_UNKNOWN / _ERROR are the two largest UInt64 values.
-            guard size < UInt64.max - 1, size < UInt64(Int.max) else {
-                throw RegistryError.corruptBlob(sha256: sha256, reason: "not a zstd frame with a known size")
-            }
-            var out = Data(count: Int(size))
-            let got = out.withUnsafeMutableBytes { dst in ZSTD_decompress(dst.baseAddress, Int(size), src.baseAddress, src.count) }
-            if ZSTD_isError(got) != 0 || got != Int(size) {
-                throw RegistryError.corruptBlob(sha256: sha256, reason: "zstd: \(ZSTD_isError(got) != 0 ? String(cString: ZSTD_getErrorName(got)) : "short frame")")
-            }
-            return out
-        }
     }
 }
