@@ -37,7 +37,10 @@ extension Store {
         } else {
             (result, updates, tokens) = try solveComposition(id: compositionID, references: request.references, versions: resolved,
                                                              regset: regsetName, prepared: prepared)
-            try storeComposition(result, updates: updates, tokens: tokens, baseID: base.baseID, versions: resolved)
+            // A recomputation (`--no-cache`) of a recorded key gives the same record: keep the stored one.
+            if try !compositionExists(id: compositionID) {
+                try storeComposition(result, updates: updates, tokens: tokens, baseID: base.baseID, versions: resolved)
+            }
         }
         result.files = try exportComposition(baseID: base.baseID, updates: updates, tokens: tokens, format: request.format, to: request.output).files
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Records a composition: its per-layer factors and tokens as blobs, its report as JSON.
-    /// Replaces an earlier record of the same key (a `--no-cache` recomputation).
+    /// Records a composition: its per-layer factors and tokens as blobs, its report as JSON
+    /// (replacing an earlier record of the same key, should one appear concurrently).
     func storeComposition(_ result: ComposeResult, updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)],
                           tokens: [ConceptCheckpoint.Token], baseID: Int64, versions: [ResolvedVersion]) throws {
         let lock = try StoreLock(store: root, mode: .shared)
@@ -47,6 +47,10 @@ extension Store {
                     """, arguments: [result.compositionID, position, position < references.count ? references[position] : "", token.name, put.sha256])
             }
         }
+    }
+
+    func compositionExists(id: String) throws -> Bool {
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM composition WHERE id = ?", arguments: [id]) } != nil
     }
 
     /// A recorded composition, or nil.
