@@ -63,16 +63,8 @@ def log(message):
 
 # MARK: - tokenizer (CLIP's vocabulary construction, as fixtures/generate_sd_tiny.py, with all merges)
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "fixtures"))
+from generate_sd_tiny import bytes_to_unicode  # noqa: E402  (one copy of CLIP's byte-to-unicode table)
 
 
 def write_tokenizer(directory):
