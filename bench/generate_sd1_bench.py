@@ -64,7 +64,7 @@ def log(message):
 # MARK: - tokenizer (CLIP's vocabulary construction, as fixtures/generate_sd_tiny.py, with all merges)
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "fixtures"))
-from generate_sd_tiny import bytes_to_unicode  # noqa: E402  (one copy of CLIP's byte-to-unicode table)
+import generate_sd_tiny  # noqa: E402  (one copy of CLIP's vocabulary construction)
 
 
 def write_tokenizer(directory):
@@ -73,20 +73,8 @@ def write_tokenizer(directory):
         lines = lines[1:]
     # CLIP keeps the first 49152 − 256 − 2 merges (simple_tokenizer.py: merges[1:49152-256-2+1] of the gz).
     merges = [tuple(l.split()) for l in lines if l.strip()][: 49152 - 256 - 2]
-    byte_chars = list(bytes_to_unicode().values())
-    vocab = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    assert len(vocab) == 49408, len(vocab)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}, ensure_ascii=False))
-    (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", "utf-8")
-    (directory / "special_tokens_map.json").write_text(json.dumps({
-        "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>"}))
-    (directory / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "CLIPTokenizer", "model_max_length": 77, "do_lower_case": True,
-        "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>", "errors": "replace", "add_prefix_space": False}))
+    size = generate_sd_tiny.write_tokenizer(directory, merges)
+    assert size == 49408, size
 
 
 # MARK: - base
