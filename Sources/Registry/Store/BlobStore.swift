@@ -40,18 +40,14 @@ public struct BlobStore: Sendable {
 
     // MARK: Writing
 
-    /// Stores `bytes` unless a blob with the same hash exists; returns its hash.
+    /// Stores `bytes` unless a blob with the same hash exists; returns its hash. A batch of one:
+    /// durable (flushed and renamed into place) when this returns.
     @discardableResult
     public func put(_ bytes: UnsafeRawBufferPointer) throws -> PutResult {
-        let sha = Self.digest(bytes)
-        let target = path(for: sha)
-        if let existing = try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int {
-            return PutResult(sha256: sha, size: bytes.count, storedSize: existing, isNew: false)
-        }
-        let compressed = try Self.compress(bytes, level: compressionLevel)
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try DurableFile.write(compressed, to: target, temporaryDirectory: directory.appendingPathComponent("tmp", isDirectory: true))
-        return PutResult(sha256: sha, size: bytes.count, storedSize: compressed.count, isNew: true)
+        let batch = batch()
+        let result = try batch.put(bytes)
+        try batch.commit()
+        return result
     }
 
     public func put(_ data: Data) throws -> PutResult { try data.withUnsafeBytes { try put($0) } }
