@@ -1,38 +1,71 @@
 import Foundation
 import GRDB
 
-/// The quantised scan index of one caption set (a memory-mapped side file under
-/// `<store>/cache/captions/`, rebuilt lazily when the set's revision changes).
+/// The search index of one caption set: a memory-mapped side file under `<store>/cache/captions/`,
+/// a cache of the catalog rebuilt when the set's revision changes (`Store.captionScanIndex`).
 ///
-/// Each stored (L2-normalised, fp16) embedding `x` is quantised symmetrically per vector to int8:
-/// `s_x = max|x_i| / 127`, `c_i = round(x_i / s_x)`, so `q·x ≈ s_q s_x Σ cq_i c_i`. The error of
-/// that estimate is at most `s_x/2 ‖q‖₁ + s_q/2 ‖x‖₁ + d s_q s_x / 4` (rounding error ≤ half a
-/// step per component), which is used as a rigorous margin below the threshold: the scan never
-/// drops a caption whose exact similarity passes the threshold. The best candidates by estimate
-/// are then re-ranked exactly from the catalog's fp16 embeddings (`Store.searchCaptions`).
+/// It holds, per caption (in id order), a 1-bit RaBitQ code for the first pass and the stored fp16
+/// embedding for exact re-ranking (Gao & Long, "RaBitQ: Quantizing High-Dimensional Vectors with a
+/// Theoretical Error Bound for Approximate Nearest Neighbor Search", SIGMOD 2024):
 ///
-/// File layout (little-endian): `"CAPIDX01"`, then UInt64 count n, dimension d, set id, revision;
-/// int8 codes (n × d, row-major); Int64 caption ids (n); Float32 scales (n).
+/// - `c` is the mean of the set's embeddings and `P` a fixed random orthogonal d × d matrix (seeded
+///   Gaussian, orthogonalised: `P = G (GᵀG)^-½`), both stored in the file.
+/// - For an embedding `x`: `y = P(x − c)`, `r = ‖y‖`, the code is the signs `s_i = sign(y_i)` (bit set
+///   for `y_i ≥ 0`), and `a = Σ|y_i| / (r√d) = ⟨x̄, x̂⟩` is the cosine between the unit vector
+///   `x̂ = y/r` and its quantised `x̄ = s/√d`. Per row the file stores `f_dot = r/a`,
+///   `f_err = r√(1−a²)/a` and `f_add = x·c − c·c`.
+/// - For a unit query `q`: `u = P(q − c)` and `q·x = (q−c)·(x−c) + q·c + x·c − c·c`, estimated by
+///   `est = f_add + q·c + f_dot · Σ s_i u_i / √d` (RaBitQ's unbiased `⟨x̄, q̂⟩/⟨x̄, x̂⟩`), whose error is
+///   bounded by `ε₀ ‖u‖ f_err / √(d−1)` except with probability ≈ `2Φ(−ε₀)` over the rotation (the
+///   paper's Theorem 3.2; the error's spread is in fact `√(1 − ⟨x̂,q̂⟩²)` times smaller still).
+///
+/// A scan reads `codeBytes + 12` bytes per caption (108 for d = 768 instead of 1,536 for fp16).
+///
+/// File layout (little-endian, sections 64-byte aligned): a 128-byte header — `"CAPIDX02"`, UInt64
+/// count n, dimension d, set id, revision, code bytes per row, rotation seed, FNV-1a 64 checksum of
+/// the header's first 56 bytes, the rotation and the centroid; then `P` (d × d Float32, row-major),
+/// `c` (d Float32), the caption ids (n Int64), the factors (n × 3 Float32: f_dot, f_err, f_add),
+/// the codes (n × codeBytes; bit j of byte k is dimension 8k + j), the embeddings (n × d fp16).
+/// A file whose size, header or checksum disagrees is refused (`init` throws) and rebuilt.
 final class CaptionScanIndex: @unchecked Sendable {
     // `@unchecked Sendable`: the mapping is read-only and never mutated after init.
-    static let magic = Array("CAPIDX01".utf8)
-    static let headerSize = 40
+    static let magic = Array("CAPIDX02".utf8)
+    static let headerSize = 128
+    /// `ε₀` of the error bound: a caption's estimate misses its bound with probability ≤ 2Φ(−4) ≈ 6·10⁻⁵.
+    static let confidence: Float = 4
 
     let path: String
     let count: Int
     let dimension: Int
     let setID: Int64
     let revision: Int64
-    private let buffer: ByteBuffer
+    let layout: Layout
+    let buffer: ByteBuffer
 
-    private var codes: UnsafePointer<Int8> { buffer.baseAddress!.advanced(by: Self.headerSize).assumingMemoryBound(to: Int8.self) }
-    private var ids: UnsafeRawPointer { buffer.baseAddress!.advanced(by: Self.headerSize + count * dimension) }
-    private var scales: UnsafeRawPointer { ids.advanced(by: count * 8) }
+    /// Byte offsets of the file's sections.
+    struct Layout: Equatable {
+        let count: Int, dimension: Int, codeBytes: Int
+        let rotation: Int, centroid: Int, ids: Int, factors: Int, codes: Int, rows: Int, size: Int
 
-    /// Bytes read by one scan (codes and scales).
-    var scanBytes: Int { count * (dimension + 4) }
+        init(count n: Int, dimension d: Int) {
+            count = n
+            dimension = d
+            codeBytes = (d + 31) / 32 * 4
+            func aligned(_ x: Int) -> Int { (x + 63) / 64 * 64 }
+            rotation = CaptionScanIndex.headerSize
+            centroid = aligned(rotation + 4 * d * d)
+            ids = aligned(centroid + 4 * d)
+            factors = aligned(ids + 8 * n)
+            codes = aligned(factors + 12 * n)
+            rows = aligned(codes + codeBytes * n)
+            size = rows + 2 * d * n
+        }
+    }
 
-    /// Opens an index file; nil when missing or for another set / revision.
+    /// Bytes read by one scan (codes and factors).
+    var scanBytes: Int { count * (layout.codeBytes + 12) }
+
+    /// Opens an index file; nil when missing or for another set / revision; throws when damaged.
     init?(path: String, setID: Int64, revision: Int64) throws {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let buffer: ByteBuffer
@@ -41,153 +74,44 @@ final class CaptionScanIndex: @unchecked Sendable {
         let header = UnsafeRawBufferPointer(start: base, count: Self.headerSize)
         guard Array(header[0..<8]) == Self.magic else { throw CaptionError.scanIndex(path: path, reason: "bad magic") }
         func field(_ k: Int) -> UInt64 { UInt64(littleEndian: header.loadUnaligned(fromByteOffset: 8 + 8 * k, as: UInt64.self)) }
-        let n = Int(clamping: field(0)), d = Int(clamping: field(1))
         guard Int64(bitPattern: field(2)) == setID, Int64(bitPattern: field(3)) == revision else { return nil }
-        guard d > 0, n >= 0, buffer.count == Self.headerSize + n * (d + 12) else {
-            throw CaptionError.scanIndex(path: path, reason: "size does not match its header")
+        let n = Int(clamping: field(0)), d = Int(clamping: field(1))
+        guard d > 0, d <= 1 << 16, n >= 0, n <= 1 << 40 else { throw CaptionError.scanIndex(path: path, reason: "implausible header (n \(n), d \(d))") }
+        let layout = Layout(count: n, dimension: d)
+        guard Int(clamping: field(4)) == layout.codeBytes, buffer.count == layout.size else {
+            throw CaptionError.scanIndex(path: path, reason: "size \(buffer.count) does not match its header (\(layout.size) bytes for \(n) × \(d))")
         }
+        guard field(6) == Self.checksum(base, layout: layout) else { throw CaptionError.scanIndex(path: path, reason: "checksum mismatch") }
         self.path = path
         self.buffer = buffer
+        self.layout = layout
         count = n
         dimension = d
         self.setID = setID
         self.revision = revision
     }
 
-    func id(at row: Int) -> Int64 { Int64(littleEndian: ids.loadUnaligned(fromByteOffset: 8 * row, as: Int64.self)) }
-    func scale(at row: Int) -> Float { Float(bitPattern: UInt32(littleEndian: scales.loadUnaligned(fromByteOffset: 4 * row, as: UInt32.self))) }
-
-    // MARK: Building
-
-    /// Writes the index of set `setID` at `revision` from the catalog (streaming), atomically.
-    static func build(path: String, setID: Int64, revision: Int64, dimension: Int, database: DatabasePool) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CaptionError.scanIndex(path: temporary, reason: "cannot create")
+    /// FNV-1a 64 over the header's first 56 bytes, the rotation and the centroid.
+    static func checksum(_ base: UnsafeRawPointer, layout: Layout) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ range: Range<Int>) {
+            for offset in range { hash = (hash ^ UInt64(base.load(fromByteOffset: offset, as: UInt8.self))) &* 0x0000_0100_0000_01B3 }
         }
-        defer { try? handle.close(); try? FileManager.default.removeItem(atPath: temporary) }
-        var ids: [Int64] = [], scales: [Float] = []
-        try database.read { db in
-            var header = Data(magic)
-            for v in [UInt64(0), UInt64(dimension), UInt64(bitPattern: setID), UInt64(bitPattern: revision)] { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
-            try handle.write(contentsOf: header)
-            var chunk = Data(capacity: 1 << 22)
-            var values = [Float](repeating: 0, count: dimension)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
-            while let row = try cursor.next() {
-                let embedding: Data = row["embedding"]
-                guard embedding.count == 2 * dimension else { throw CaptionError.scanIndex(path: path, reason: "caption \(row["id"] as Int64) has a \(embedding.count)-byte embedding") }
-                var maxAbs: Float = 0
-                embedding.withUnsafeBytes { raw in
-                    for j in 0..<dimension {
-                        values[j] = HalfPrecision.float(fromFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)))
-                        maxAbs = max(maxAbs, abs(values[j]))
-                    }
-                }
-                let scale = maxAbs > 0 ? maxAbs / 127 : 1
-                let codes = values.map { UInt8(bitPattern: Int8(clamping: Int(($0 / scale).rounded()))) }
-                chunk.append(contentsOf: codes)
-                ids.append(row["id"])
-                scales.append(scale)
-                if chunk.count >= 1 << 22 { try handle.write(contentsOf: chunk); chunk.removeAll(keepingCapacity: true) }
-            }
-            try handle.write(contentsOf: chunk)
-        }
-        try handle.write(contentsOf: ids.withUnsafeBytes { Data($0) })
-        try handle.write(contentsOf: scales.withUnsafeBytes { Data($0) })
-        try handle.seek(toOffset: 8)
-        try handle.write(contentsOf: withUnsafeBytes(of: UInt64(ids.count).littleEndian) { Data($0) })
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else { throw CaptionError.scanIndex(path: path, reason: String(cString: strerror(errno))) }
+        mix(0..<56)
+        mix(layout.rotation..<(layout.rotation + 4 * layout.dimension * layout.dimension))
+        mix(layout.centroid..<(layout.centroid + 4 * layout.dimension))
+        return hash
     }
 
-    // MARK: Scanning
+    private var base: UnsafeRawPointer { buffer.baseAddress! }  // non-nil: the file is at least a header long
 
-    /// Rows whose estimated similarity to unit-norm `query` is at least `threshold − margin`,
-    /// the best `capacity` of them by estimate (unordered). Splits the rows over `threads`.
-    func candidates(query: [Float], threshold: Float, capacity: Int, threads: Int) -> [Int] {
-        guard count > 0, query.count == dimension, capacity > 0 else { return [] }
-        let queryMax = query.reduce(Float(0)) { max($0, abs($1)) }
-        let queryScale = queryMax > 0 ? queryMax / 127 : 1
-        let queryCodes = query.map { Int8(clamping: Int(($0 / queryScale).rounded())) }
-        let queryL1 = query.reduce(Float(0)) { $0 + abs($1) }
-        let sqrtD = Float(dimension).squareRoot()
-        let parts = max(1, min(threads, count / 4096 + 1))
-        // Each part writes only its own slot; the pointers outlive `concurrentPerform`.
-        nonisolated(unsafe) let results = UnsafeMutablePointer<[ScoredRow]>.allocate(capacity: parts)
-        results.initialize(repeating: [], count: parts)
-        defer { results.deinitialize(count: parts); results.deallocate() }
-        let n = count, d = dimension
-        queryCodes.withUnsafeBufferPointer { q in
-            guard let base = q.baseAddress else { return }
-            nonisolated(unsafe) let qp = base
-            nonisolated(unsafe) let codes = codes
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                var heap = TopHeap(capacity: capacity)
-                let lo = n * part / parts, hi = n * (part + 1) / parts
-                var row = lo
-                var x = codes.advanced(by: lo * d)
-                while row < hi {
-                    var acc: Int32 = 0
-                    for j in 0..<d { acc &+= Int32(qp[j]) &* Int32(x[j]) }
-                    let s = scale(at: row)
-                    let estimate = Float(acc) * s * queryScale
-                    // Rigorous bound of the int8 estimate's error (see the type's doc comment).
-                    let margin = s * 0.5 * queryL1 + queryScale * 0.5 * sqrtD + Float(d) * s * queryScale * 0.25
-                    if estimate + margin >= threshold { heap.insert(ScoredRow(score: estimate, row: row)) }
-                    row += 1
-                    x = x.advanced(by: d)
-                }
-                results[part] = heap.items
-            }
-        }
-        var merged = TopHeap(capacity: capacity)
-        for part in 0..<parts { for item in results[part] { merged.insert(item) } }
-        return merged.items.map(\.row)
-    }
-}
+    func id(at row: Int) -> Int64 { Int64(littleEndian: base.loadUnaligned(fromByteOffset: layout.ids + 8 * row, as: Int64.self)) }
 
-/// A row and its estimated score.
-struct ScoredRow: Sendable {
-    var score: Float
-    var row: Int
-}
+    /// The stored fp16 embedding of `row` (`dimension` values, little-endian bits).
+    func embeddingBits(at row: Int) -> UnsafeRawPointer { base + layout.rows + 2 * dimension * row }
 
-/// The `capacity` highest scores seen (a binary min-heap: the root is the lowest kept).
-struct TopHeap {
-    let capacity: Int
-    private(set) var items: [ScoredRow] = []
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        items.reserveCapacity(min(capacity, 1 << 16))
-    }
-
-    mutating func insert(_ item: ScoredRow) {
-        if items.count < capacity {
-            items.append(item)
-            var i = items.count - 1
-            while i > 0 {
-                let parent = (i - 1) / 2
-                guard items[i].score < items[parent].score else { break }
-                items.swapAt(i, parent)
-                i = parent
-            }
-        } else if item.score > items[0].score {
-            items[0] = item
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var smallest = i
-                if l < items.count, items[l].score < items[smallest].score { smallest = l }
-                if r < items.count, items[r].score < items[smallest].score { smallest = r }
-                if smallest == i { break }
-                items.swapAt(i, smallest)
-                i = smallest
-            }
-        }
-    }
+    var rotation: UnsafePointer<Float> { (base + layout.rotation).assumingMemoryBound(to: Float.self) }
+    var centroid: UnsafePointer<Float> { (base + layout.centroid).assumingMemoryBound(to: Float.self) }
+    var factors: UnsafePointer<Float> { (base + layout.factors).assumingMemoryBound(to: Float.self) }
+    var codes: UnsafePointer<UInt8> { (base + layout.codes).assumingMemoryBound(to: UInt8.self) }
 }

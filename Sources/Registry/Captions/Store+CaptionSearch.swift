@@ -7,13 +7,16 @@ extension Store {
     public static let defaultCaptionLimit = 200
 
     /// Captions of `set` whose cosine similarity to `vector` is ≥ `threshold`, best first (ties by
-    /// id), at most `limit`.
+    /// id), at most `limit`. Similarities are exact (Float32 sums over the stored fp16 embeddings).
     ///
-    /// A quantised int8 scan of the set's side index (`CaptionScanIndex`, rebuilt when the set
-    /// changed) keeps the `max(4 × limit, limit + 1000)` best candidates by estimate — never one
-    /// whose exact similarity passes the threshold for lack of margin — and re-ranks them exactly
-    /// (Float32 dot products with the catalog's fp16 embeddings). Results equal an exact scan
-    /// unless more than that many captions score within the int8 error of the limit-th one.
+    /// Two passes over the set's side index (`CaptionScanIndex`, rebuilt when the set changed):
+    /// a 1-bit RaBitQ scan (108 bytes per caption at d = 768) bounds every caption's similarity by
+    /// `est ± ε₀·err` and keeps those whose upper bound reaches both the threshold and the
+    /// `limit`-th best lower bound; those are re-ranked exactly. A caption that belongs in the
+    /// results is dropped only if its estimate misses its bound (probability ≤ 2Φ(−4) ≈ 6·10⁻⁵ per
+    /// caption over the random rotation), or if more than `maxCandidates(limit)` captions pass
+    /// (then the highest upper bounds are re-ranked). The last results' embeddings are checked
+    /// against the catalog; a side file that disagrees is rebuilt and the search repeated.
     public func searchCaptions(vector: [Float], set: String, threshold: Float = Store.defaultCaptionThreshold,
                                limit: Int = Store.defaultCaptionLimit) throws -> [CaptionMatch] {
         guard limit > 0 else { throw CaptionError.invalidArgument("--limit must be positive") }
@@ -31,36 +34,46 @@ extension Store {
             throw CaptionError.invalidArgument("the query vector has non-finite values or zero norm")
         }
         let index = try captionScanIndex(setID: setID, revision: revision, dimension: dimension)
-        let capacity = max(4 * limit, limit + 1000)
-        let rows = index.candidates(query: query, threshold: threshold, capacity: capacity,
-                                    threads: ProcessInfo.processInfo.activeProcessorCount)
-        return try rerank(rows.map { index.id(at: $0) }, query: query, threshold: threshold, limit: limit)
+        if let results = try search(index, query: query, threshold: threshold, limit: limit) { return results }
+        // The side file disagrees with the catalog: rebuild it once.
+        let rebuilt = try captionScanIndex(setID: setID, revision: revision, dimension: dimension, discarding: index)
+        guard let results = try search(rebuilt, query: query, threshold: threshold, limit: limit) else {
+            throw CaptionError.scanIndex(path: rebuilt.path, reason: "disagrees with the catalog right after it was rebuilt")
+        }
+        return results
     }
 
-    /// Exact similarities of candidate captions, filtered, best first.
-    private func rerank(_ ids: [Int64], query: [Float], threshold: Float, limit: Int) throws -> [CaptionMatch] {
-        try database.read { db in
-            let statement = try db.makeStatement(sql: "SELECT embedding FROM caption WHERE id = ?")
-            var scored: [(Double, Int64)] = []
-            for id in ids.sorted() {
-                guard let data = try Data.fetchOne(statement, arguments: [id]), data.count == 2 * query.count else { continue }
-                var dot: Float = 0
-                data.withUnsafeBytes { raw in
-                    for j in 0..<query.count {
-                        dot += query[j] * HalfPrecision.float(fromFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)))
-                    }
+    /// Captions re-ranked from the index's candidates; nil when a result's embedding in the side
+    /// file differs from the catalog's.
+    private func search(_ index: CaptionScanIndex, query: [Float], threshold: Float, limit: Int) throws -> [CaptionMatch]? {
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let candidates = index.candidates(query: query, threshold: threshold, limit: limit,
+                                          maxCandidates: Self.maxCaptionCandidates(limit: limit), threads: threads)
+        let rows = candidates.map(\.row)
+        let similarities = index.exactSimilarities(query: query, rows: rows, threads: threads)
+        var scored: [(similarity: Float, id: Int64, row: Int)] = []
+        for (k, row) in rows.enumerated() where similarities[k] >= threshold {
+            scored.append((similarities[k], index.id(at: row), row))
+        }
+        scored.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.id < $1.id }
+        return try database.read { db -> [CaptionMatch]? in
+            let details = try db.makeStatement(sql: "SELECT caption, url, path, embedding FROM caption WHERE id = ?")
+            var matches: [CaptionMatch] = []
+            for hit in scored.prefix(limit) {
+                guard let row = try Row.fetchOne(details, arguments: [hit.id]) else { return nil }
+                let stored: Data = row["embedding"]
+                let same = stored.count == 2 * index.dimension && stored.withUnsafeBytes { raw in
+                    memcmp(raw.baseAddress!, index.embeddingBits(at: hit.row), 2 * index.dimension) == 0
                 }
-                if dot >= threshold { scored.append((Double(dot), id)) }
+                guard same else { return nil }
+                matches.append(CaptionMatch(id: hit.id, caption: row["caption"], similarity: Double(hit.similarity), url: row["url"], path: row["path"]))
             }
-            scored.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
-            let details = try db.makeStatement(sql: "SELECT caption, url, path FROM caption WHERE id = ?")
-            return try scored.prefix(limit).compactMap { similarity, id in
-                try Row.fetchOne(details, arguments: [id]).map {
-                    CaptionMatch(id: id, caption: $0["caption"], similarity: similarity, url: $0["url"], path: $0["path"])
-                }
-            }
+            return matches
         }
     }
+
+    /// The most captions re-ranked exactly per search.
+    static func maxCaptionCandidates(limit: Int) -> Int { max(50_000, 50 * limit) }
 
     /// Encodes `text` with `encoder` (default: the set's encoder, else the only registered encoder
     /// of the set's width) and searches `set` (default `default`), timing both steps.
@@ -82,11 +95,16 @@ extension Store {
     // MARK: The scan index
 
     /// The set's scan index at `revision`: from the in-process cache, the side file, or rebuilt.
-    func captionScanIndex(setID: Int64, revision: Int64, dimension: Int) throws -> CaptionScanIndex {
+    /// `discarding` an index that disagrees with the catalog deletes its file and builds it again.
+    func captionScanIndex(setID: Int64, revision: Int64, dimension: Int, discarding stale: CaptionScanIndex? = nil) throws -> CaptionScanIndex {
         let directory = root.appendingPathComponent("cache/captions", isDirectory: true)
         let path = directory.appendingPathComponent("set-\(setID)-r\(revision).cidx").path
+        if let stale {
+            CaptionScanIndexCache.shared.remove(stale.path)
+            try? FileManager.default.removeItem(atPath: stale.path)
+        }
         if let cached = CaptionScanIndexCache.shared.get(path) { return cached }
-        if let index = try? CaptionScanIndex(path: path, setID: setID, revision: revision) {
+        if let index = try? CaptionScanIndex(path: path, setID: setID, revision: revision), index.dimension == dimension {
             CaptionScanIndexCache.shared.put(path, index)
             return index
         }
@@ -114,4 +132,5 @@ final class CaptionScanIndexCache: @unchecked Sendable {
 
     func get(_ path: String) -> CaptionScanIndex? { lock.withLock { indexes[path] } }
     func put(_ path: String, _ index: CaptionScanIndex) { lock.withLock { indexes[path] = index } }
+    func remove(_ path: String) { lock.withLock { indexes[path] = nil } }
 }

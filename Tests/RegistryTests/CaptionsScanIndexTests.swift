@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import Tensors
+import Testing
+@testable import Registry
+
+/// The caption search index (`CaptionScanIndex`): results equal an exact scan of the catalog, the
+/// RaBitQ bound holds, and damaged side files are rebuilt.
+@Suite struct CaptionsScanIndexTests {
+    static let n = 3000, d = 64
+
+    /// A store with set `s` of 3,000 clustered unit vectors (30 clusters; spread 0.6) and 8 queries.
+    static func clusteredStore() throws -> (TestStore, [[Float]]) {
+        let t = try TestStore()
+        var random = SplitMix64(seed: 7)
+        func unit(_ v: [Float]) -> [Float] { let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / norm } }
+        func around(_ c: [Float], _ spread: Float) -> [Float] { unit(c.map { $0 + spread / Float(d).squareRoot() * Float(random.nextGaussian()) }) }
+        let centres = (0..<30).map { _ in unit((0..<d).map { _ in Float(random.nextGaussian()) + 0.5 }) }  // not centred at 0
+        let rows = (0..<n).map { around(centres[$0 % 30], 0.6) }
+        let queries = (0..<8).map { around(centres[($0 * 7) % 30], 0.4) }
+        let directory = t.root.appendingPathComponent("input")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try (0..<n).map { "caption \($0)" }.joined(separator: "\n").write(to: directory.appendingPathComponent("c.txt"), atomically: true, encoding: .utf8)
+        try numpy(rows).write(to: directory.appendingPathComponent("c.npy"))
+        _ = try t.store.importCaptions(file: directory.appendingPathComponent("c.txt").path, set: "s",
+                                       source: .numpy(path: directory.appendingPathComponent("c.npy").path))
+        return (t, queries)
+    }
+
+    static func numpy(_ rows: [[Float]]) -> Data {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(rows[0].count)), }"
+        while (10 + header.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)]) + Data(header.utf8)
+        for row in rows { for v in row { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } } }
+        return data
+    }
+
+    /// Exact (Float64) similarities of every caption of set `s` with `query`, best first.
+    static func exact(_ t: TestStore, _ query: [Float]) throws -> [(id: Int64, similarity: Double)] {
+        let norm = query.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let rows = try t.store.database.read { db in try Row.fetchAll(db, sql: "SELECT c.id, c.embedding FROM caption c JOIN caption_set s ON s.id = c.set_id WHERE s.name = 's'") }
+        return rows.map { row -> (Int64, Double) in
+            let values = CaptionEmbedding.decode(row["embedding"])
+            return (row["id"], zip(values, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / norm)
+        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+    }
+
+    /// `results` equal the exact ranking's first entries above `threshold` (order may differ only
+    /// between similarities closer than 1e-5: Float32 vs Float64 sums).
+    static func expectExact(_ results: [CaptionMatch], _ exact: [(id: Int64, similarity: Double)], threshold: Float, limit: Int) {
+        let expected = Array(exact.filter { $0.similarity >= Double(threshold) }.prefix(limit))
+        #expect(results.count == expected.count)
+        for (r, e) in zip(results, expected) {
+            #expect(abs(r.similarity - e.similarity) < 1e-5)
+            if r.id != e.id { #expect(abs(r.similarity - e.similarity) < 1e-5, "rank differs: \(r.id) vs \(e.id)") }
+        }
+        #expect(zip(results, results.dropFirst()).allSatisfy { $0.similarity >= $1.similarity })
+    }
+
+    @Test func resultsEqualExactSearch() throws {
+        let (t, queries) = try Self.clusteredStore()
+        for q in queries {
+            let exact = try Self.exact(t, q)
+            for (threshold, limit) in [(Float(-1), 200), (-1, 1), (0.5, 50), (0.85, 200), (-1, Self.n)] {
+                let results = try t.store.searchCaptions(vector: q, set: "s", threshold: threshold, limit: limit)
+                Self.expectExact(results, exact, threshold: threshold, limit: limit)
+            }
+        }
+    }
+
+    @Test func estimatesStayWithinTheirBound() throws {
+        let (t, queries) = try Self.clusteredStore()
+        let info = try #require(try t.store.database.read { db in try Row.fetchOne(db, sql: "SELECT id, revision FROM caption_set WHERE name = 's'") })
+        let index = try t.store.captionScanIndex(setID: info["id"], revision: info["revision"], dimension: Self.d)
+        #expect(index.count == Self.n)
+        for q in queries {
+            let unit = try CaptionEmbedding.normalized(q)
+            let bounds = index.bounds(query: unit)
+            let exact = index.exactSimilarities(query: unit, rows: Array(0..<Self.n), threads: 1)
+            var misses = 0
+            for row in 0..<Self.n where abs(bounds[row].estimate - exact[row]) > bounds[row].error { misses += 1 }
+            #expect(misses == 0)
+            // The bound is useful: well below the similarity range.
+            #expect(bounds.map(\.error).reduce(0, +) / Float(Self.n) < 0.5)
+        }
+    }
+
+    @Test func rotationIsOrthogonal() throws {
+        let p = try CaptionScanIndex.randomRotation(dimension: 48, seed: 3)
+        for i in 0..<48 {
+            for k in 0..<48 {
+                let dot = (0..<48).reduce(Float(0)) { $0 + p[i * 48 + $1] * p[k * 48 + $1] }
+                #expect(abs(dot - (i == k ? 1 : 0)) < 1e-4)
+            }
+        }
+    }
+
+    /// The index file of set `s` (built by a first search), with the in-process cache cleared.
+    static func indexFile(_ t: TestStore, _ q: [Float]) throws -> String {
+        _ = try t.store.searchCaptions(vector: q, set: "s", threshold: -1, limit: 10)
+        let directory = t.root.appendingPathComponent("cache/captions")
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasSuffix(".cidx") })
+        let path = directory.appendingPathComponent(name).path
+        CaptionScanIndexCache.shared.remove(path)
+        return path
+    }
+
+    /// Replaces `path` by `data` (a new file, as a damaged cache would appear to a new process).
+    static func replace(_ path: String, with data: Data) throws {
+        try data.write(to: URL(fileURLWithPath: path + ".new"))
+        #expect(rename(path + ".new", path) == 0)
+    }
+
+    @Test func damagedSideFilesAreRebuilt() throws {
+        let (t, queries) = try Self.clusteredStore()
+        let exact = try Self.exact(t, queries[0])
+        let path = try Self.indexFile(t, queries[0])
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        var flipped = good
+        flipped[60] ^= 0x40  // in the checksum-covered header
+        var rotationFlip = good
+        rotationFlip[CaptionScanIndex.headerSize + 5] ^= 0x01
+        for damaged in [good.prefix(good.count - 100), good.prefix(50), flipped, rotationFlip, Data(), Data(repeating: 7, count: 4096)] {
+            try Self.replace(path, with: damaged)
+            #expect(throws: CaptionError.self) { _ = try CaptionScanIndex(path: path, setID: 1, revision: 1) }
+            let results = try t.store.searchCaptions(vector: queries[0], set: "s", threshold: -1, limit: 200)
+            Self.expectExact(results, exact, threshold: -1, limit: 200)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == good)  // rebuilt, identical
+            CaptionScanIndexCache.shared.remove(path)
+        }
+    }
+
+    @Test func sideFileThatDisagreesWithTheCatalogIsRebuilt() throws {
+        let (t, queries) = try Self.clusteredStore()
+        let exact = try Self.exact(t, queries[1])
+        let path = try Self.indexFile(t, queries[1])
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        // Zero a few components of the best caption's embedding: still a top result, now wrong.
+        let layout = CaptionScanIndex.Layout(count: Self.n, dimension: Self.d)
+        var bad = good
+        let best = layout.rows + 2 * Self.d * Int(exact[0].id - 1)
+        for j in 0..<8 { bad[best + j] = 0 }
+        try Self.replace(path, with: bad)
+        let results = try t.store.searchCaptions(vector: queries[1], set: "s", threshold: -1, limit: 200)
+        Self.expectExact(results, exact, threshold: -1, limit: 200)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == good)
+    }
+}
