@@ -120,7 +120,7 @@ extension CaptionScanIndex {
         // Header, rotation and centroid, with their checksum.
         var head = Data(count: layout.ids)
         head.withUnsafeMutableBytes { raw in
-            raw.copyMemory(from: UnsafeRawBufferPointer(start: magic, count: 8))
+            for (k, byte) in magic.enumerated() { raw[k] = byte }
             let fields: [UInt64] = [UInt64(n), UInt64(d), UInt64(bitPattern: setID), UInt64(bitPattern: revision), UInt64(layout.codeBytes), rotationSeed]
             for (k, v) in fields.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: 8 + 8 * k, as: UInt64.self) }
             for (k, v) in rotation.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.rotation + 4 * k, as: UInt32.self) }

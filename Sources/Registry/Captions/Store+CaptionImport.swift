@@ -1,6 +1,12 @@
 import Foundation
 import GRDB
 
+/// One batch of an import: the records and the fp16 embeddings of those that have one.
+struct EncodedCaptions: Sendable {
+    var records: [CaptionRecord]
+    var embeddings: [Data]
+}
+
 /// Where an import's embeddings come from.
 public enum CaptionEmbeddingSource: Sendable {
     /// A NumPy `.npy` (float16/float32, one row per caption in file order).
@@ -74,6 +80,48 @@ extension Store {
         }
         let embeddingsPath = numpy?.path ?? file
 
+        // Reading, embedding and fp16 encoding run on a producer thread, overlapping the inserts.
+        let batchSize = numpy == nil ? 64 : 1024
+        nonisolated(unsafe) let embed = embedBatch
+        let numpyRows = numpy?.rows ?? Int.max
+        let pipeline = CaptionImportPipeline<EncodedCaptions> { push in
+            var rows = 0
+            var batch: [CaptionRecord] = []
+            var vectors: [Float] = []
+            func flush() throws -> Bool {
+                guard !batch.isEmpty else { return true }
+                vectors = [Float](repeating: 0, count: batch.count * dimension)
+                try embed(batch, rows, &vectors)
+                var embeddings: [Data] = []
+                embeddings.reserveCapacity(batch.count)
+                try vectors.withUnsafeBufferPointer { all in
+                    for k in 0..<batch.count {
+                        let row = rows + k
+                        if row >= numpyRows { break }  // counted; reported after the loop
+                        do {
+                            embeddings.append(try CaptionEmbedding.encode(UnsafeBufferPointer(rebasing: all[(k * dimension)..<((k + 1) * dimension)])))
+                        } catch CaptionEmbedding.Problem.nonFinite {
+                            throw CaptionError.nonFiniteEmbedding(path: embeddingsPath, row: row)
+                        } catch {
+                            throw CaptionError.zeroEmbedding(path: embeddingsPath, row: row)
+                        }
+                    }
+                }
+                let pushed = push(EncodedCaptions(records: batch, embeddings: embeddings))
+                rows += batch.count
+                batch.removeAll(keepingCapacity: true)
+                return pushed
+            }
+            var open = true
+            try reader.forEach { record in
+                guard open else { return }
+                batch.append(record)
+                if batch.count == batchSize { open = try flush() }
+            }
+            if open { _ = try flush() }
+        }
+        defer { pipeline.close() }
+
         return try database.write { db -> CaptionImportResult in
             try db.execute(sql: "PRAGMA cache_size = -262144")
             let setID: Int64
@@ -87,38 +135,14 @@ extension Store {
             }
             let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO caption (set_id, caption, url, path, embedding) VALUES (?, ?, ?, ?, ?)")
             var imported = 0, duplicates = 0, rows = 0
-            var batch: [CaptionRecord] = []
-            var vectors = [Float](repeating: 0, count: 0)
-            let batchSize = numpy == nil ? 64 : 1024
-            func flush() throws {
-                guard !batch.isEmpty else { return }
-                vectors = [Float](repeating: 0, count: batch.count * dimension)
-                try embedBatch(batch, rows, &vectors)
-                try vectors.withUnsafeBufferPointer { all in
-                    for (k, record) in batch.enumerated() {
-                        let row = rows + k
-                        if let numpy, row >= numpy.rows { continue }  // counted; reported after the loop
-                        let embedding: Data
-                        do {
-                            embedding = try CaptionEmbedding.encode(UnsafeBufferPointer(rebasing: all[(k * dimension)..<((k + 1) * dimension)]))
-                        } catch CaptionEmbedding.Problem.nonFinite {
-                            throw CaptionError.nonFiniteEmbedding(path: embeddingsPath, row: row)
-                        } catch {
-                            throw CaptionError.zeroEmbedding(path: embeddingsPath, row: row)
-                        }
-                        try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
-                        if db.changesCount == 0 { duplicates += 1 } else { imported += 1 }
-                    }
+            while let batch = try pipeline.next() {
+                for (record, embedding) in zip(batch.records, batch.embeddings) {
+                    try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
+                    if db.changesCount == 0 { duplicates += 1 } else { imported += 1 }
                 }
-                rows += batch.count
-                batch.removeAll(keepingCapacity: true)
+                rows += batch.records.count
                 progress?(rows)
             }
-            try reader.forEach { record in
-                batch.append(record)
-                if batch.count == batchSize { try flush() }
-            }
-            try flush()
             guard rows > 0 else { throw CaptionError.emptyCaptionFile(path: file) }
             if let numpy, numpy.rows != rows {
                 throw CaptionError.embeddingCountMismatch(path: numpy.path, rows: numpy.rows, captions: rows)
