@@ -6,16 +6,17 @@ import Registry
 /// Data: unit vectors `normalize(c_k + 0.45·g/√d)` around random unit centres `c_k` (500 captions per cluster, `g`
 /// standard normal), written as a float16 `.npy` + a `.txt` of captions under `bench/out/` (kept for
 /// `bench/captions_faiss.py`). Queries: 20 centres perturbed with spread 0.3, so that ~0.85–0.9 similarities exist.
-/// Figures: import seconds, first-search seconds (builds the int8 scan index), median `search_ms` for top-200 at
+/// Figures: import seconds, first-search seconds (builds the side index), median `search_ms` for top-200 at
 /// threshold −1 (no pruning: the scan's worst case) and at 0.85, recall@200 against an exact Float32 scan of the
-/// stored fp16 vectors, and scan bytes / median time (effective bandwidth).
+/// stored fp16 vectors, the first pass's bytes per query (1-bit codes + factors) / median time (effective
+/// bandwidth), and the machine's read bandwidth (a 1 GiB sum with 1 and 2 threads) for the scan's floor.
 /// `CAPTIONS_BENCH_SIZES=100000` limits the sizes.
 enum CaptionsBench {
     static let dimension = 768
 
     static let suite = BenchSuite(name: "captions") {
         let sizes = ProcessInfo.processInfo.environment["CAPTIONS_BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [100_000, 1_000_000]
-        var figures: [String: Any] = [:]
+        var figures: [String: Any] = ["read_sum_1GiB_GBps": readBandwidth()]
         for n in sizes { figures["\(n)"] = try run(n: n) }
         return figures
     }
@@ -86,20 +87,60 @@ enum CaptionsBench {
         return Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.count & 0xFF), UInt8(h.count >> 8)]) + Data(h.utf8)
     }
 
+    /// Memory bandwidth: the best of 5 sums over 1 GiB of UInt64 (already paged in), per thread count 1 and 2.
+    static func readBandwidth() -> [String: Double] {
+        let words = 1 << 27
+        let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        defer { buffer.deallocate() }
+        for i in 0..<words { buffer[i] = UInt64(i) }
+        nonisolated(unsafe) let base = UnsafePointer(buffer)
+        var figures: [String: Double] = [:]
+        for threads in [1, 2] {
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let seconds = measureSeconds {
+                    DispatchQueue.concurrentPerform(iterations: threads) { part in
+                        var s0: UInt64 = 0, s1: UInt64 = 0, s2: UInt64 = 0, s3: UInt64 = 0
+                        var i = words * part / threads
+                        let end = words * (part + 1) / threads
+                        while i < end { s0 &+= base[i]; s1 &+= base[i + 1]; s2 &+= base[i + 2]; s3 &+= base[i + 3]; i += 4 }
+                        if s0 &+ s1 &+ s2 &+ s3 == 42 { FileHandle.standardError.write(Data("!".utf8)) }
+                    }
+                }
+                best = min(best, seconds)
+            }
+            figures["threads_\(threads)"] = Double(words * 8) / best / 1e9
+        }
+        return figures
+    }
+
     static func run(n: Int) throws -> [String: Any] {
         let d = dimension
         let out = URL(fileURLWithPath: "bench/out/captions", isDirectory: true)
         FileHandle.standardError.write(Data("captions: generating \(n)…\n".utf8))
         let (text, npy, queries) = try generate(n: n, directory: out)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("captions-bench-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let store = try Store(root: root)
-        FileHandle.standardError.write(Data("captions: importing \(n)…\n".utf8))
-        var imported = 0
-        let importSeconds = try measureSeconds {
-            imported = try store.importCaptions(file: text.path, set: "bench", source: .numpy(path: npy.path)).imported
+        // CAPTIONS_BENCH_KEEP=1 keeps the store (and its index) under bench/out/captions/store-N and reuses it.
+        let keep = ProcessInfo.processInfo.environment["CAPTIONS_BENCH_KEEP"] == "1"
+        let root = keep ? out.appendingPathComponent("store-\(n)")
+            : FileManager.default.temporaryDirectory.appendingPathComponent("captions-bench-\(UUID().uuidString)")
+        let reuse = keep && FileManager.default.fileExists(atPath: root.appendingPathComponent("cache/captions").path)
+        defer { if !keep { try? FileManager.default.removeItem(at: root) } }
+        let store = try Store(root: root, create: true)
+        var imported = 0, importSeconds = 0.0, firstSearch = 0.0
+        if !reuse {
+            FileHandle.standardError.write(Data("captions: importing \(n)…\n".utf8))
+            importSeconds = try measureSeconds {
+                imported = try store.importCaptions(file: text.path, set: "bench", source: .numpy(path: npy.path)).imported
+            }
         }
-        let firstSearch = try measureSeconds { _ = try store.searchCaptions(vector: queries[0], set: "bench", threshold: -1, limit: 200) }
+        firstSearch = try measureSeconds { _ = try store.searchCaptions(vector: queries[0], set: "bench", threshold: -1, limit: 200) }
+        // CAPTIONS_BENCH_SEARCH_ONLY=1: 10 rounds of the 20 queries, no exact reference (for profiling).
+        if ProcessInfo.processInfo.environment["CAPTIONS_BENCH_SEARCH_ONLY"] == "1" {
+            var times: [Double] = []
+            for _ in 0..<10 { for q in queries { times.append(try measureSeconds { _ = try store.searchCaptions(vector: q, set: "bench", threshold: -1, limit: 200) } * 1000) } }
+            times.sort()
+            return ["captions": n, "search_ms_median_threshold_-1": times[times.count / 2], "search_ms_min": times[0], "first_search_seconds": firstSearch]
+        }
 
         // Exact reference: Float32 dot products with the stored fp16 vectors (read back from the .npy).
         let matrix = try NumpyMatrixFile(path: npy.path)
@@ -128,7 +169,7 @@ enum CaptionsBench {
         }
         times.sort(); times85.sort()
         let median = times[times.count / 2]
-        let scanBytes = n * (d + 4)
+        let scanBytes = n * ((d + 31) / 32 * 4 + 12)  // 1-bit codes + 3 Float32 factors per caption
         return [
             "captions": n, "imported": imported, "import_seconds": importSeconds, "first_search_seconds_with_index_build": firstSearch,
             "search_ms_median_threshold_-1": median, "search_ms_median_threshold_0.85": times85[times85.count / 2],
