@@ -10,7 +10,7 @@ import Testing
     static let n = 3000, d = 64
 
     /// A store with set `s` of 3,000 clustered unit vectors (30 clusters; spread 0.6) and 8 queries.
-    static func clusteredStore() throws -> (TestStore, [[Float]]) {
+    static func clusteredStore(d: Int = d, n: Int = n) throws -> (TestStore, [[Float]]) {
         let t = try TestStore()
         var random = SplitMix64(seed: 7)
         func unit(_ v: [Float]) -> [Float] { let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / norm } }
@@ -71,18 +71,43 @@ import Testing
 
     @Test func estimatesStayWithinTheirBound() throws {
         let (t, queries) = try Self.clusteredStore()
-        let info = try #require(try t.store.database.read { db in try Row.fetchOne(db, sql: "SELECT id, revision FROM caption_set WHERE name = 's'") })
-        let index = try t.store.captionScanIndex(setID: info["id"], revision: info["revision"], dimension: Self.d)
+        let index = try Self.index(t, d: Self.d)
         #expect(index.count == Self.n)
         for q in queries {
             let unit = try CaptionEmbedding.normalized(q)
             let bounds = index.bounds(query: unit)
             let exact = index.exactSimilarities(query: unit, rows: Array(0..<Self.n), threads: 1)
-            var misses = 0
-            for row in 0..<Self.n where abs(bounds[row].estimate - exact[row]) > bounds[row].error { misses += 1 }
+            var misses = 0, filterMisses = 0
+            for row in 0..<Self.n {
+                if abs(bounds[row].estimate - exact[row]) > bounds[row].error { misses += 1 }
+                if bounds[row].hammingUpper < exact[row] { filterMisses += 1 }
+            }
             #expect(misses == 0)
+            #expect(filterMisses == 0)
             // The bound is useful: well below the similarity range.
             #expect(bounds.map(\.error).reduce(0, +) / Float(Self.n) < 0.5)
+        }
+    }
+
+    static func index(_ t: TestStore, d: Int) throws -> CaptionScanIndex {
+        let info = try #require(try t.store.database.read { db in try Row.fetchOne(db, sql: "SELECT id, revision FROM caption_set WHERE name = 's'") })
+        return try t.store.captionScanIndex(setID: info["id"], revision: info["revision"], dimension: d)
+    }
+
+    /// At CLIP's width the sign filter is tight: it rules out most captions of other clusters.
+    @Test func signFilterAtWidth768() throws {
+        let (t, queries) = try Self.clusteredStore(d: 768, n: 600)
+        let index = try Self.index(t, d: 768)
+        for q in queries.prefix(3) {
+            let unit = try CaptionEmbedding.normalized(q)
+            let bounds = index.bounds(query: unit)
+            let exact = index.exactSimilarities(query: unit, rows: Array(0..<600), threads: 1)
+            for row in 0..<600 where bounds[row].hammingUpper < exact[row] || abs(bounds[row].estimate - exact[row]) > bounds[row].error {
+                Issue.record("row \(row): exact \(exact[row]) estimate \(bounds[row].estimate) ± \(bounds[row].error), sign-filter upper \(bounds[row].hammingUpper)")
+            }
+            let best = exact.max() ?? 0
+            let ruledOut = (0..<600).filter { bounds[$0].hammingUpper < best - 0.2 }.count
+            #expect(ruledOut > 500)  // 580 of the 600 are in other clusters
         }
     }
 

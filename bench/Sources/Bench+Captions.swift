@@ -169,7 +169,7 @@ enum CaptionsBench {
         }
         times.sort(); times85.sort()
         let median = times[times.count / 2]
-        let scanBytes = n * ((d + 31) / 32 * 4 + 12)  // 1-bit codes + 3 Float32 factors per caption
+        let scanBytes = n * ((d + 63) / 64 * 8 + 16)  // 1-bit codes + 4 Float32 factors per caption
         return [
             "captions": n, "imported": imported, "import_seconds": importSeconds, "first_search_seconds_with_index_build": firstSearch,
             "search_ms_median_threshold_-1": median, "search_ms_median_threshold_0.85": times85[times85.count / 2],

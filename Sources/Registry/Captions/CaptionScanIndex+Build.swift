@@ -39,13 +39,18 @@ extension CaptionScanIndex {
                 let id: Int64 = row[0]
                 try row.withUnsafeData(atIndex: 1) { data in
                     guard let data, data.count == 2 * d else { throw fail("caption \(id) has a \(data?.count ?? 0)-byte embedding, not \(2 * d)") }
-                    try data.withUnsafeBytes { raw in
-                        for j in 0..<d {
-                            let value = widen(raw.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self))
-                            guard value.isFinite else { throw fail("caption \(id) has a non-finite embedding") }
-                            sum[j] += Double(value)
+                    let finite = data.withUnsafeBytes { raw in
+                        sum.withUnsafeMutableBufferPointer { total in
+                            var finite = true
+                            for j in 0..<d {
+                                let bits = raw.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)
+                                finite = finite && UInt16(littleEndian: bits) & 0x7C00 != 0x7C00
+                                total[j] += Double(widen(bits))
+                            }
+                            return finite
                         }
                     }
+                    guard finite else { throw fail("caption \(id) has a non-finite embedding") }
                     chunk.append(data)
                 }
                 ids.append(id)
@@ -68,7 +73,7 @@ extension CaptionScanIndex {
         do { mapped = try MappedFile.map(path: temporary) } catch { throw fail(error.localizedDescription) }
         guard mapped.count == layout.size else { throw fail("wrote \(mapped.count) bytes, expected \(layout.size)") }
         let rotationMatrix = Matrix<Float>(rows: d, cols: d, storage: rotation)
-        var factorData = Data(capacity: 12 * buildBatch), codeData = Data(capacity: layout.codeBytes * buildBatch)
+        var factorData = Data(capacity: 16 * buildBatch), codeData = Data(capacity: layout.codeBytes * buildBatch)
         let sqrtD = Float(d).squareRoot()
         var start = 0
         while start < n {
@@ -76,39 +81,48 @@ extension CaptionScanIndex {
             var batch = Matrix<Float>(zeros: rows, d)
             var offsets = [Float](repeating: 0, count: rows)  // x·c − c·c
             mapped.withUnsafeBytes { raw in
-                for i in 0..<rows {
-                    let base = layout.rows + 2 * d * (start + i)
-                    var dot: Float = 0
-                    for j in 0..<d {
-                        let x = widen(raw.loadUnaligned(fromByteOffset: base + 2 * j, as: UInt16.self))
-                        batch.storage[i * d + j] = x - centroid[j]
-                        dot += x * centroid[j]
+                batch.storage.withUnsafeMutableBufferPointer { out in
+                    let bits = (raw.baseAddress! + layout.rows + 2 * d * start).assumingMemoryBound(to: UInt16.self)
+                    for i in 0..<rows {
+                        var dot: Float = 0
+                        for j in 0..<d {
+                            let x = widen(bits[i * d + j])
+                            out[i * d + j] = x - centroid[j]
+                            dot += x * centroid[j]
+                        }
+                        offsets[i] = dot - centroidNorm2
                     }
-                    offsets[i] = dot - centroidNorm2
                 }
             }
             let rotated = Matrix.matmul(batch, rotationMatrix, transposeB: true)  // row i = P(x_i − c)
-            var codes = [UInt8](repeating: 0, count: layout.codeBytes)
-            for i in 0..<rows {
-                var norm2: Float = 0, l1: Float = 0
-                for k in 0..<layout.codeBytes { codes[k] = 0 }
-                for j in 0..<d {
-                    let y = rotated.storage[i * d + j]
-                    norm2 += y * y
-                    l1 += abs(y)
-                    if y >= 0 { codes[j >> 3] |= 1 << UInt8(j & 7) }
+            var factorValues = [Float](repeating: 0, count: 4 * rows)
+            var codes = [UInt8](repeating: 0, count: layout.codeBytes * rows)
+            rotated.storage.withUnsafeBufferPointer { ys in
+                factorValues.withUnsafeMutableBufferPointer { f in
+                    codes.withUnsafeMutableBufferPointer { c in
+                        for i in 0..<rows {
+                            var norm2: Float = 0, l1: Float = 0
+                            let y = ys.baseAddress! + i * d, code = c.baseAddress! + i * layout.codeBytes
+                            for j in 0..<d {
+                                norm2 += y[j] * y[j]
+                                l1 += abs(y[j])
+                                if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
+                            }
+                            let r = norm2.squareRoot()
+                            if r > 0, l1 > 0 {
+                                let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
+                                f[4 * i] = r / a
+                                f[4 * i + 1] = r * max(0, 1 - a * a).squareRoot() / a
+                            }
+                            f[4 * i + 2] = offsets[i]
+                            f[4 * i + 3] = r
+                        }
+                    }
                 }
-                let r = norm2.squareRoot()
-                var fDot: Float = 0, fErr: Float = 0
-                if r > 0, l1 > 0 {
-                    let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
-                    fDot = r / a
-                    fErr = r * max(0, 1 - a * a).squareRoot() / a
-                }
-                for v in [fDot, fErr, offsets[i]] { withUnsafeBytes(of: v.bitPattern.littleEndian) { factorData.append(contentsOf: $0) } }
-                codeData.append(contentsOf: codes)
             }
-            try handle.seek(toOffset: UInt64(layout.factors + 12 * start))
+            factorValues.withUnsafeBytes { factorData.append(contentsOf: $0) }
+            codeData.append(contentsOf: codes)
+            try handle.seek(toOffset: UInt64(layout.factors + 16 * start))
             try handle.write(contentsOf: factorData)
             try handle.seek(toOffset: UInt64(layout.codes + layout.codeBytes * start))
             try handle.write(contentsOf: codeData)

@@ -17,6 +17,13 @@ extension CaptionScanIndex {
         var queryDotCentroid: Float
         var scale: Float
         var errorScale: Float
+        /// The query's sign code (as the captions' codes) and its norm ‖u‖ = ‖q − c‖.
+        var signs: [UInt64]
+        var norm: Float
+        /// `cosUpper[h]` = cos(max(0, π(h/d − t))) and `cosLower[h]` = cos(min(π, π(h/d + t))): the
+        /// cosines a Hamming distance h allows.
+        var cosUpper: [Float]
+        var cosLower: [Float]
         /// Float rounding of the table sums, far below the bound.
         let slack: Float = 1e-5
     }
@@ -46,82 +53,142 @@ extension CaptionScanIndex {
                 lut[k * 256 + b] = s
             }
         }
+        var signs = [UInt64](repeating: 0, count: codeBytes / 8)
+        for i in 0..<d where u[i] >= 0 { signs[i >> 6] |= 1 << UInt64(i & 63) }
+        let t = Self.hammingSlack(dimension: d)
+        let cosUpper = (0...d).map { h in Float(Foundation.cos(max(0, Double.pi * (Double(h) / Double(d) - t)))) }
+        let cosLower = (0...d).map { h in Float(Foundation.cos(min(Double.pi, Double.pi * (Double(h) / Double(d) + t)))) }
         return QueryTable(lut: lut, queryDotCentroid: queryDotCentroid, scale: 1 / Float(d).squareRoot(),
-                          errorScale: Self.confidence * uNorm2.squareRoot() / Float(max(1, d - 1)).squareRoot())
+                          errorScale: Self.confidence * uNorm2.squareRoot() / Float(max(1, d - 1)).squareRoot(),
+                          signs: signs, norm: uNorm2.squareRoot(), cosUpper: cosUpper, cosLower: cosLower)
     }
 
-    /// Every row's estimate and error bound (tests; the scan inlines the same arithmetic).
-    func bounds(query: [Float]) -> [(estimate: Float, error: Float)] {
+    /// Hoeffding's `t` for the sign filter: P(h/d − θ/π ≤ −t) ≤ exp(−2dt²) = 2Φ(−ε₀) ≈ 6·10⁻⁵.
+    static func hammingSlack(dimension d: Int) -> Double { (9.7 / (2 * Double(max(1, d)))).squareRoot() }
+
+    /// Every row's estimate, error bound and sign-filter upper bound (tests; the scan inlines the same arithmetic).
+    func bounds(query: [Float]) -> [(estimate: Float, error: Float, hammingUpper: Float)] {
         let table = prepare(query: query)
         return (0..<count).map { row in
             var sum: Float = 0
             for k in 0..<layout.codeBytes { sum += table.lut[(k << 8) | Int(codes[row * layout.codeBytes + k])] }
-            let f = factors + 3 * row
-            return (f[2] + table.queryDotCentroid + f[0] * sum * table.scale, table.errorScale * f[1] + table.slack)
+            var h = 0
+            for w in 0..<(layout.codeBytes / 8) {
+                let v = UnsafeRawPointer(codes + row * layout.codeBytes).loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+                h += (UInt64(littleEndian: v) ^ table.signs[w]).nonzeroBitCount
+            }
+            let f = factors + 4 * row
+            return (f[2] + table.queryDotCentroid + f[0] * sum * table.scale, table.errorScale * f[1] + table.slack,
+                    f[2] + table.queryDotCentroid + f[3] * table.norm * table.cosUpper[h] + table.slack)
         }
     }
 
-    /// Rows whose similarity upper bound `est + err` reaches both `threshold` and the `limit`-th
-    /// largest lower bound `est − err` of the set, at most `maxCandidates` (the highest upper bounds).
-    /// Splits the rows over `threads`.
+    /// Rows whose similarity upper bounds reach both `threshold` and the `limit`-th largest lower
+    /// bound of the set, at most `maxCandidates` (the highest upper bounds). Two passes, each split
+    /// over `threads`: the sign filter's bounds for every row (its lower bounds set the bar), then
+    /// the RaBitQ bounds of the rows whose sign-filter upper bound reaches the bar (raising it).
     func candidates(query: [Float], threshold: Float, limit: Int, maxCandidates: Int, threads: Int) -> [Candidate] {
         guard count > 0, query.count == dimension, limit > 0 else { return [] }
-        let codeBytes = layout.codeBytes
+        let codeBytes = layout.codeBytes, words = codeBytes / 8
         let prepared = prepare(query: query)
-        let table = prepared.lut, queryDotCentroid = prepared.queryDotCentroid, scale = prepared.scale
-        let errorScale = prepared.errorScale, slack = prepared.slack
+        let base = prepared.queryDotCentroid, scale = prepared.scale
+        let errorScale = prepared.errorScale, slack = prepared.slack, queryNorm = prepared.norm
         let n = count, parts = max(1, min(threads, n / 16_384 + 1))
-        nonisolated(unsafe) let results = UnsafeMutablePointer<(lowers: [Float], kept: [Candidate])>.allocate(capacity: parts)
-        results.initialize(repeating: ([], []), count: parts)
-        defer { results.deinitialize(count: parts); results.deallocate() }
-        table.withUnsafeBufferPointer { t in
-            nonisolated(unsafe) let lut = t.baseAddress!
-            nonisolated(unsafe) let codes = codes, factors = factors
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                var lowers = FloatTopHeap(capacity: limit)
-                var kept: [Candidate] = []
-                var bar = threshold  // max(threshold, the limit-th lower bound so far)
-                var compactAt = 4 * max(limit, 1024)
-                let lo = n * part / parts, hi = n * (part + 1) / parts
-                var x = codes + lo * codeBytes
-                for row in lo..<hi {
-                    var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
-                    var k = 0
-                    while k < codeBytes {
-                        a0 += lut[(k << 8) | Int(x[k])]
-                        a1 += lut[((k + 1) << 8) | Int(x[k + 1])]
-                        a2 += lut[((k + 2) << 8) | Int(x[k + 2])]
-                        a3 += lut[((k + 3) << 8) | Int(x[k + 3])]
-                        k += 4
-                    }
-                    x += codeBytes
-                    let f = factors + 3 * row
-                    let estimate = f[2] + queryDotCentroid + f[0] * ((a0 + a1) + (a2 + a3)) * scale
-                    let error = errorScale * f[1] + slack
-                    let upper = estimate + error
-                    guard upper >= bar else { continue }
-                    kept.append(Candidate(row: row, upper: upper))
-                    if lowers.insert(estimate - error), lowers.isFull, lowers.minimum > bar {
-                        bar = lowers.minimum
-                    }
-                    if kept.count >= compactAt {
-                        kept.removeAll { $0.upper < bar }
-                        compactAt = max(compactAt, 2 * kept.count)
+        var uppers = [Float](repeating: 0, count: n)
+        nonisolated(unsafe) let lowers = UnsafeMutablePointer<[Float]>.allocate(capacity: parts)
+        lowers.initialize(repeating: [], count: parts)
+        nonisolated(unsafe) let kept = UnsafeMutablePointer<[Candidate]>.allocate(capacity: parts)
+        kept.initialize(repeating: [], count: parts)
+        defer {
+            lowers.deinitialize(count: parts); lowers.deallocate()
+            kept.deinitialize(count: parts); kept.deallocate()
+        }
+        func bar(_ floor: Float) -> Float {
+            var heap = FloatTopHeap(capacity: limit)
+            for part in 0..<parts { for value in lowers[part] { heap.insert(value) } }
+            return heap.isFull ? max(floor, heap.minimum) : floor
+        }
+        nonisolated(unsafe) let codes = codes, factors = factors
+        // Pass 1: Hamming distance to the query's sign code (SWAR popcount) → bounds of every row.
+        uppers.withUnsafeMutableBufferPointer { upperBuffer in
+            prepared.signs.withUnsafeBufferPointer { signBuffer in
+                prepared.cosUpper.withUnsafeBufferPointer { upperCos in
+                    prepared.cosLower.withUnsafeBufferPointer { lowerCos in
+                        nonisolated(unsafe) let out = upperBuffer.baseAddress!, signs = signBuffer.baseAddress!
+                        nonisolated(unsafe) let cosUpper = upperCos.baseAddress!, cosLower = lowerCos.baseAddress!
+                        DispatchQueue.concurrentPerform(iterations: parts) { part in
+                            var heap = FloatTopHeap(capacity: limit)
+                            for row in (n * part / parts)..<(n * (part + 1) / parts) {
+                                let x = UnsafeRawPointer(codes + row * codeBytes)
+                                var counts: UInt64 = 0, h = 0
+                                for w in 0..<words {
+                                    var v = UInt64(littleEndian: x.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)) ^ signs[w]
+                                    v = v &- ((v >> 1) & 0x5555_5555_5555_5555)
+                                    v = (v & 0x3333_3333_3333_3333) &+ ((v >> 2) & 0x3333_3333_3333_3333)
+                                    counts &+= (v &+ (v >> 4)) & 0x0F0F_0F0F_0F0F_0F0F  // ≤ 8 per byte per word
+                                    if w & 15 == 15 { h += Self.sumBytes(counts); counts = 0 }
+                                }
+                                h += Self.sumBytes(counts)
+                                let f = factors + 4 * row
+                                let offset = f[2] + base, radius = f[3] * queryNorm
+                                out[row] = offset + radius * cosUpper[h] + slack
+                                let lower = offset + radius * cosLower[h] - slack
+                                if lower > heap.minimum || !heap.isFull { heap.insert(lower) }
+                            }
+                            lowers[part] = heap.items
+                        }
                     }
                 }
-                results[part] = (lowers.items, kept)
             }
         }
-        var lowers = FloatTopHeap(capacity: limit)
-        for part in 0..<parts { for value in results[part].lowers { _ = lowers.insert(value) } }
-        let bar = lowers.isFull ? max(threshold, lowers.minimum) : threshold
-        var kept: [Candidate] = []
-        for part in 0..<parts { kept += results[part].kept.lazy.filter { $0.upper >= bar } }
-        if kept.count > maxCandidates {
-            kept.sort { $0.upper > $1.upper }
-            kept.removeLast(kept.count - maxCandidates)
+        let firstBar = bar(threshold)
+        // Pass 2: RaBitQ bounds of the rows that pass the sign filter.
+        uppers.withUnsafeBufferPointer { upperBuffer in
+            prepared.lut.withUnsafeBufferPointer { lutBuffer in
+                nonisolated(unsafe) let signUppers = upperBuffer.baseAddress!, lut = lutBuffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    // A row's lower bound counts once per bar: pass 2's heap starts empty (rows it skips
+                    // have bounds below the first bar, which stays the floor).
+                    var heap = FloatTopHeap(capacity: limit)
+                    var rows: [Candidate] = []
+                    for row in (n * part / parts)..<(n * (part + 1) / parts) where signUppers[row] >= firstBar {
+                        let x = UnsafeRawPointer(codes + row * codeBytes)
+                        // 8 code bytes per load, 8 independent sums over the table (256 floats per byte position).
+                        var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0, a4: Float = 0, a5: Float = 0, a6: Float = 0, a7: Float = 0
+                        var t = lut
+                        for w in 0..<words {
+                            let v = UInt64(littleEndian: x.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self))
+                            a0 += t[Int(v & 0xFF)]
+                            a1 += t[256 + Int((v >> 8) & 0xFF)]
+                            a2 += t[512 + Int((v >> 16) & 0xFF)]
+                            a3 += t[768 + Int((v >> 24) & 0xFF)]
+                            a4 += t[1024 + Int((v >> 32) & 0xFF)]
+                            a5 += t[1280 + Int((v >> 40) & 0xFF)]
+                            a6 += t[1536 + Int((v >> 48) & 0xFF)]
+                            a7 += t[1792 + Int(v >> 56)]
+                            t += 2048
+                        }
+                        let f = factors + 4 * row
+                        let estimate = f[2] + base + f[0] * (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) * scale
+                        let error = errorScale * f[1] + slack
+                        let upper = min(signUppers[row], estimate + error)
+                        guard upper >= firstBar else { continue }
+                        rows.append(Candidate(row: row, upper: upper))
+                        heap.insert(estimate - error)
+                    }
+                    lowers[part] = heap.items
+                    kept[part] = rows
+                }
+            }
         }
-        return kept
+        let finalBar = bar(firstBar)
+        var result: [Candidate] = []
+        for part in 0..<parts { result += kept[part].lazy.filter { $0.upper >= finalBar } }
+        if result.count > maxCandidates {
+            result.sort { $0.upper > $1.upper }
+            result.removeLast(result.count - maxCandidates)
+        }
+        return result
     }
 
     /// Exact cosine similarities (Float32 sums over the fp16 rows) of `rows` with unit `query`.
@@ -150,6 +217,13 @@ extension CaptionScanIndex {
             }
         }
         return sims
+    }
+
+    /// The sum of the 8 byte counts of `v` (each ≤ 128): folded into 16-bit lanes, then summed by a multiply.
+    @inline(__always)
+    static func sumBytes(_ v: UInt64) -> Int {
+        let lanes = (v & 0x00FF_00FF_00FF_00FF) &+ ((v >> 8) & 0x00FF_00FF_00FF_00FF)
+        return Int(truncatingIfNeeded: (lanes &* 0x0001_0001_0001_0001) >> 48)
     }
 
     /// fp16 → fp32 for finite values (the catalog holds only finite embeddings): the exponent and

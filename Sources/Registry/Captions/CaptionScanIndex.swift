@@ -10,29 +10,39 @@ import GRDB
 ///
 /// - `c` is the mean of the set's embeddings and `P` a fixed random orthogonal d × d matrix (seeded
 ///   Gaussian, orthogonalised: `P = G (GᵀG)^-½`), both stored in the file.
-/// - For an embedding `x`: `y = P(x − c)`, `r = ‖y‖`, the code is the signs `s_i = sign(y_i)` (bit set
-///   for `y_i ≥ 0`), and `a = Σ|y_i| / (r√d) = ⟨x̄, x̂⟩` is the cosine between the unit vector
-///   `x̂ = y/r` and its quantised `x̄ = s/√d`. Per row the file stores `f_dot = r/a`,
-///   `f_err = r√(1−a²)/a` and `f_add = x·c − c·c`.
-/// - For a unit query `q`: `u = P(q − c)` and `q·x = (q−c)·(x−c) + q·c + x·c − c·c`, estimated by
-///   `est = f_add + q·c + f_dot · Σ s_i u_i / √d` (RaBitQ's unbiased `⟨x̄, q̂⟩/⟨x̄, x̂⟩`), whose error is
-///   bounded by `ε₀ ‖u‖ f_err / √(d−1)` except with probability ≈ `2Φ(−ε₀)` over the rotation (the
-///   paper's Theorem 3.2; the error's spread is in fact `√(1 − ⟨x̂,q̂⟩²)` times smaller still).
+/// - For an embedding `x`: `y = P(x − c)`, `r = ‖y‖ = ‖x − c‖`, the code is the signs `s_i = sign(y_i)`
+///   (bit set for `y_i ≥ 0`), and `a = Σ|y_i| / (r√d) = ⟨x̄, x̂⟩` is the cosine between the unit
+///   vector `x̂ = y/r` and its quantised `x̄ = s/√d`. Per row the file stores `f_dot = r/a`,
+///   `f_err = r√(1−a²)/a`, `f_add = x·c − c·c` and `r`.
+/// - For a unit query `q`: `u = P(q − c)` and `q·x = (q−c)·(x−c) + q·c + x·c − c·c`.
+///   1. Sign filter: `(q−c)·(x−c) = ‖u‖ r cos θ`, and each sign of `y` differs from the sign of `u`
+///      with probability θ/π over the rotation, so the Hamming distance `h` between the codes gives
+///      `θ ≥ π(h/d − t)` with `t = √(9.7/2d)` (Hoeffding, treating the d signs as independent; the
+///      rows of an orthogonal `P` make them negatively correlated, which only narrows `h`), except
+///      with probability ≤ e^-9.7 ≈ 6·10⁻⁵: an upper bound `f_add + q·c + ‖u‖ r cos(π(h/d − t))`.
+///      XOR and popcount of 96 bytes (d = 768) rule out most captions cheaply.
+///   2. RaBitQ estimate for the rest: `est = f_add + q·c + f_dot · Σ s_i u_i / √d` (the unbiased
+///      `⟨x̄, q̂⟩/⟨x̄, x̂⟩`), whose error is bounded by `ε₀ ‖u‖ f_err / √(d−1)` (ε₀ = 5) except with
+///      small probability over the rotation (the paper's Theorem 3.2: the error is about Gaussian
+///      with a standard deviation of at most `‖u‖ f_err / √(d−1)`, so ≈ 2Φ(−5) ≈ 6·10⁻⁷; the spread
+///      is in fact `√(1 − ⟨x̂,q̂⟩²)` times smaller still, so the best matches are the safest).
 ///
-/// A scan reads `codeBytes + 12` bytes per caption (108 for d = 768 instead of 1,536 for fp16).
+/// A scan reads `codeBytes + 16` bytes per caption (112 for d = 768 instead of 1,536 for fp16).
 ///
-/// File layout (little-endian, sections 64-byte aligned): a 128-byte header — `"CAPIDX02"`, UInt64
-/// count n, dimension d, set id, revision, code bytes per row, rotation seed, FNV-1a 64 checksum of
-/// the header's first 56 bytes, the rotation and the centroid; then `P` (d × d Float32, row-major),
-/// `c` (d Float32), the caption ids (n Int64), the factors (n × 3 Float32: f_dot, f_err, f_add),
-/// the codes (n × codeBytes; bit j of byte k is dimension 8k + j), the embeddings (n × d fp16).
-/// A file whose size, header or checksum disagrees is refused (`init` throws) and rebuilt.
+/// File layout (little-endian, sections 64-byte aligned): a 128-byte header — `"CAPIDX03"`, UInt64
+/// count n, dimension d, set id, revision, code bytes per row (d/8 rounded up to 8), rotation seed,
+/// FNV-1a 64 checksum of the header's first 56 bytes, the rotation and the centroid; then `P`
+/// (d × d Float32, row-major), `c` (d Float32), the caption ids (n Int64), the factors (n × 4
+/// Float32: f_dot, f_err, f_add, r), the codes (n × codeBytes; bit j of byte k is dimension
+/// 8k + j), the embeddings (n × d fp16, as in the catalog). A file whose size, header or checksum
+/// disagrees is refused (`init` throws) and rebuilt.
 final class CaptionScanIndex: @unchecked Sendable {
     // `@unchecked Sendable`: the mapping is read-only and never mutated after init.
-    static let magic = Array("CAPIDX02".utf8)
+    static let magic = Array("CAPIDX03".utf8)
     static let headerSize = 128
-    /// `ε₀` of the error bound: a caption's estimate misses its bound with probability ≤ 2Φ(−4) ≈ 6·10⁻⁵.
-    static let confidence: Float = 4
+    /// `ε₀` of the error bound, in units of the error's largest standard deviation: 2Φ(−5) ≈ 6·10⁻⁷
+    /// for a Gaussian error (4 was exceeded once, at 4.3, in the tests' 1,800 pairs at d = 768).
+    static let confidence: Float = 5
 
     let path: String
     let count: Int
@@ -50,20 +60,20 @@ final class CaptionScanIndex: @unchecked Sendable {
         init(count n: Int, dimension d: Int) {
             count = n
             dimension = d
-            codeBytes = (d + 31) / 32 * 4
+            codeBytes = (d + 63) / 64 * 8
             func aligned(_ x: Int) -> Int { (x + 63) / 64 * 64 }
             rotation = CaptionScanIndex.headerSize
             centroid = aligned(rotation + 4 * d * d)
             ids = aligned(centroid + 4 * d)
             factors = aligned(ids + 8 * n)
-            codes = aligned(factors + 12 * n)
+            codes = aligned(factors + 16 * n)
             rows = aligned(codes + codeBytes * n)
             size = rows + 2 * d * n
         }
     }
 
     /// Bytes read by one scan (codes and factors).
-    var scanBytes: Int { count * (layout.codeBytes + 12) }
+    var scanBytes: Int { count * (layout.codeBytes + 16) }
 
     /// Opens an index file; nil when missing or for another set / revision; throws when damaged.
     init?(path: String, setID: Int64, revision: Int64) throws {
@@ -112,6 +122,7 @@ final class CaptionScanIndex: @unchecked Sendable {
 
     var rotation: UnsafePointer<Float> { (base + layout.rotation).assumingMemoryBound(to: Float.self) }
     var centroid: UnsafePointer<Float> { (base + layout.centroid).assumingMemoryBound(to: Float.self) }
+    /// Per row: f_dot, f_err, f_add, r.
     var factors: UnsafePointer<Float> { (base + layout.factors).assumingMemoryBound(to: Float.self) }
     var codes: UnsafePointer<UInt8> { (base + layout.codes).assumingMemoryBound(to: UInt8.self) }
 }

@@ -10,12 +10,13 @@ extension Store {
     /// id), at most `limit`. Similarities are exact (Float32 sums over the stored fp16 embeddings).
     ///
     /// Two passes over the set's side index (`CaptionScanIndex`, rebuilt when the set changed):
-    /// a 1-bit RaBitQ scan (108 bytes per caption at d = 768) bounds every caption's similarity by
-    /// `est ± ε₀·err` and keeps those whose upper bound reaches both the threshold and the
-    /// `limit`-th best lower bound; those are re-ranked exactly. A caption that belongs in the
-    /// results is dropped only if its estimate misses its bound (probability ≤ 2Φ(−4) ≈ 6·10⁻⁵ per
-    /// caption over the random rotation), or if more than `maxCandidates(limit)` captions pass
-    /// (then the highest upper bounds are re-ranked). The last results' embeddings are checked
+    /// a scan of 1-bit codes (112 bytes per caption at d = 768) bounds every caption's similarity
+    /// from above (sign filter: Hamming distance), then by RaBitQ's `est ± ε₀·err`, and keeps those
+    /// whose upper bound reaches both the threshold and the `limit`-th best lower bound; those are
+    /// re-ranked exactly. A caption that belongs in the results is dropped only if one of its two
+    /// bounds fails (probability ≈ 6·10⁻⁵ for the sign filter's Hoeffding bound and ≈ 6·10⁻⁷ for
+    /// the RaBitQ bound, per caption over the random rotation; see `CaptionScanIndex`), or if more
+    /// than `maxCaptionCandidates(limit)` captions pass (then the highest upper bounds are re-ranked). The last results' embeddings are checked
     /// against the catalog; a side file that disagrees is rebuilt and the search repeated.
     public func searchCaptions(vector: [Float], set: String, threshold: Float = Store.defaultCaptionThreshold,
                                limit: Int = Store.defaultCaptionLimit) throws -> [CaptionMatch] {
