@@ -119,16 +119,22 @@ extension CaptionScanIndex {
                         DispatchQueue.concurrentPerform(iterations: parts) { part in
                             var heap = FloatTopHeap(capacity: limit)
                             for row in (n * part / parts)..<(n * (part + 1) / parts) {
-                                let x = UnsafeRawPointer(codes + row * codeBytes)
-                                var counts: UInt64 = 0, h = 0
-                                for w in 0..<words {
-                                    var v = UInt64(littleEndian: x.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)) ^ signs[w]
-                                    v = v &- ((v >> 1) & 0x5555_5555_5555_5555)
-                                    v = (v & 0x3333_3333_3333_3333) &+ ((v >> 2) & 0x3333_3333_3333_3333)
-                                    counts &+= (v &+ (v >> 4)) & 0x0F0F_0F0F_0F0F_0F0F  // ≤ 8 per byte per word
-                                    if w & 15 == 15 { h += Self.sumBytes(counts); counts = 0 }
+                                // Rows are 8-byte aligned: the section is 64-byte aligned, codeBytes a multiple of 8.
+                                let x = UnsafeRawPointer(codes + row &* codeBytes).assumingMemoryBound(to: UInt64.self)
+                                var h = 0, w = 0
+                                while w < words {  // ≤ 16 words per byte-count sum (each byte ≤ 128)
+                                    let end = min(w &+ 16, words)
+                                    var counts: UInt64 = 0
+                                    while w &+ 4 <= end {
+                                        counts &+= Self.byteCounts(UInt64(littleEndian: x[w]) ^ signs[w])
+                                            &+ Self.byteCounts(UInt64(littleEndian: x[w &+ 1]) ^ signs[w &+ 1])
+                                            &+ Self.byteCounts(UInt64(littleEndian: x[w &+ 2]) ^ signs[w &+ 2])
+                                            &+ Self.byteCounts(UInt64(littleEndian: x[w &+ 3]) ^ signs[w &+ 3])
+                                        w &+= 4
+                                    }
+                                    while w < end { counts &+= Self.byteCounts(UInt64(littleEndian: x[w]) ^ signs[w]); w &+= 1 }
+                                    h &+= Self.sumBytes(counts)
                                 }
-                                h += Self.sumBytes(counts)
                                 let f = factors + 4 * row
                                 let offset = f[2] + base, radius = f[3] * queryNorm
                                 out[row] = offset + radius * cosUpper[h] + slack
@@ -217,6 +223,14 @@ extension CaptionScanIndex {
             }
         }
         return sims
+    }
+
+    /// The number of set bits of each byte of `v` (SWAR; x86-64's baseline has no popcount instruction).
+    @inline(__always)
+    static func byteCounts(_ v: UInt64) -> UInt64 {
+        let pairs = v &- ((v >> 1) & 0x5555_5555_5555_5555)
+        let nibbles = (pairs & 0x3333_3333_3333_3333) &+ ((pairs >> 2) & 0x3333_3333_3333_3333)
+        return (nibbles &+ (nibbles >> 4)) & 0x0F0F_0F0F_0F0F_0F0F
     }
 
     /// The sum of the 8 byte counts of `v` (each ≤ 128): folded into 16-bit lanes, then summed by a multiply.
