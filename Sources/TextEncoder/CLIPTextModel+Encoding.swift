@@ -129,13 +129,13 @@ extension CLIPTextModel {
         let rows = spans.last?.upperBound ?? 0
         let h1 = TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm1Weight, bias: w.norm1Bias, eps: c.layerNormEps)
         var qkv = [Float](repeating: 0, count: rows * 3 * d)
-        TransformerKernels.linear(h1, rows: rows, inputs: d, weight: w.qkvWeight, bias: w.qkvBias, outputs: 3 * d, into: &qkv, accumulate: false)
+        TransformerKernels.linear(h1, rows: rows, weight: w.qkvWeight, bias: w.qkvBias, into: &qkv, accumulate: false)
         let attended = TransformerKernels.causalAttention(qkv, spans: spans, width: d, heads: c.numHeads)
-        TransformerKernels.linear(attended, rows: rows, inputs: d, weight: w.outWeight, bias: w.outBias, outputs: d, into: &x, accumulate: true)
+        TransformerKernels.linear(attended, rows: rows, weight: w.outWeight, bias: w.outBias, into: &x, accumulate: true)
         let h2 = TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm2Weight, bias: w.norm2Bias, eps: c.layerNormEps)
         var mid = [Float](repeating: 0, count: rows * c.intermediateSize)
-        TransformerKernels.linear(h2, rows: rows, inputs: d, weight: w.fc1Weight, bias: w.fc1Bias, outputs: c.intermediateSize, into: &mid, accumulate: false)
+        TransformerKernels.linear(h2, rows: rows, weight: w.fc1Weight, bias: w.fc1Bias, into: &mid, accumulate: false)
         TransformerKernels.activate(&mid, c.activation)
-        TransformerKernels.linear(mid, rows: rows, inputs: c.intermediateSize, weight: w.fc2Weight, bias: w.fc2Bias, outputs: d, into: &x, accumulate: true)
+        TransformerKernels.linear(mid, rows: rows, weight: w.fc2Weight, bias: w.fc2Bias, into: &x, accumulate: true)
     }
 }

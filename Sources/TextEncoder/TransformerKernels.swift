@@ -27,6 +27,17 @@ enum TransformerKernels {
         }
     }
 
+    /// The same with a `PackedLinearWeight` (the encoder layers' projections and MLP).
+    static func linear(_ x: [Float], rows: Int, weight: PackedLinearWeight, bias: [Float], into y: inout [Float], accumulate: Bool) {
+        x.withUnsafeBufferPointer { px in
+            bias.withUnsafeBufferPointer { pb in
+                y.withUnsafeMutableBufferPointer { py in
+                    weight.apply(px.baseAddress!, rows: rows, bias: pb.baseAddress!, into: py.baseAddress!, accumulate: accumulate)
+                }
+            }
+        }
+    }
+
     /// Layer norm over each row of `x` (`rows × width`): `(x − μ) / √(σ² + ε) · γ + β`, biased variance
     /// (PyTorch `nn.LayerNorm`), two-pass mean and variance.
     static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float) -> [Float] {

@@ -1,10 +1,12 @@
 import Foundation
+import Tensors
 import TextEncoder
 
 /// `textEncoder`: CLIP ViT-L/14 text tower (d 768, 12 layers, 12 heads, MLP 3072, vocab 49408, quick_gelu) with
 /// random weights built in memory. Captions of 10–20 tokens (seeded lengths, as in `bench/clip_torch.py`) one at a
 /// time and 16 per call (rows concatenated, no padding), and 77-token captions one at a time and 4 per call.
-/// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine.
+/// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine. `linear_layers` times the
+/// encoder's linear layers alone: our packed AVX-512 kernel (`PackedLinearWeight`) next to OpenBLAS `sgemm`.
 enum TextEncoderBench {
     static let suite = BenchSuite(name: "textEncoder") {
         let config = try CLIPTextConfiguration(hiddenSize: 768, intermediateSize: 3072, projectionDim: 768, numLayers: 12, numHeads: 12)
@@ -60,6 +62,7 @@ enum TextEncoderBench {
         let fullBatch1 = try perCaption(full, batch: 1)
         let fullBatch4 = try perCaption(full, batch: 4)
         return [
+            "linear_layers": try linearFigures(),
             "short_captions_mean_tokens": Double(short.map(\.count).reduce(0, +)) / Double(short.count),
             "ms_per_caption_short_batch1": shortBatch1 * 1e3,
             "ms_per_caption_short_batch16": shortBatch16 * 1e3,
@@ -68,6 +71,45 @@ enum TextEncoderBench {
             "captions_per_second_short_batch16": 1 / shortBatch16,
             "captions_per_second_77_batch4": 1 / fullBatch4,
         ]
+    }
+}
+
+extension TextEncoderBench {
+    /// The encoder's linear layers alone (`y = x·Wᵀ + b`, ViT-L/14 shapes) for caption-sized row counts: the packed
+    /// kernel (`PackedLinearWeight`) against `sgemm` on the row-major weight, best of 15 calls each, GFLOP/s.
+    static func linearFigures() throws -> [String: Any] {
+        var rng = SplitMix64(seed: 11)
+        var figures: [String: Any] = ["packed_kernel_available": PackedLinearWeight.kernelAvailable]
+        for (inputs, outputs) in [(768, 2304), (768, 3072), (3072, 768)] {
+            let weight = (0..<(inputs * outputs)).map { _ in 0.02 * rng.nextSymmetric() }
+            let bias = [Float](repeating: 0.01, count: outputs)
+            let packed = PackedLinearWeight(weight, outputs: outputs, inputs: inputs)
+            for rows in [15, 77, 154] {
+                let x = (0..<(rows * inputs)).map { _ in rng.nextSymmetric() }
+                var y = [Float](repeating: 0, count: rows * outputs)
+                func best(_ body: () -> Void) -> Double {
+                    body()
+                    return (0..<15).map { _ in measureSeconds(body) }.min()!
+                }
+                let packedSeconds = best {
+                    x.withUnsafeBufferPointer { px in bias.withUnsafeBufferPointer { pb in y.withUnsafeMutableBufferPointer { py in
+                        packed.apply(px.baseAddress!, rows: rows, bias: pb.baseAddress!, into: py.baseAddress!, accumulate: false)
+                    } } }
+                }
+                let sgemmSeconds = best {
+                    x.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+                        Float.gemm(transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: px.baseAddress!, lda: inputs,
+                                   b: pw.baseAddress!, ldb: inputs, beta: 0, c: py.baseAddress!, ldc: outputs)
+                    } } }
+                }
+                let flops = 2.0 * Double(rows * inputs * outputs)
+                figures["\(rows)x\(inputs)->\(outputs)"] = [
+                    "packed_ms": packedSeconds * 1e3, "sgemm_ms": sgemmSeconds * 1e3,
+                    "packed_gflops": flops / packedSeconds / 1e9, "sgemm_gflops": flops / sgemmSeconds / 1e9,
+                ]
+            }
+        }
+        return figures
     }
 }
 
