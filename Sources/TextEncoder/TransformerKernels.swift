@@ -42,6 +42,12 @@ enum TransformerKernels {
     /// (PyTorch `nn.LayerNorm`), two-pass mean and variance.
     static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float) -> [Float] {
         var out = [Float](repeating: 0, count: rows * width)
+        layerNorm(x, rows: rows, width: width, weight: weight, bias: bias, eps: eps, into: &out)
+        return out
+    }
+
+    /// The same into `out` (at least `rows × width`), so that a forward pass reuses its buffers.
+    static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float, into out: inout [Float]) {
         x.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { po in
                 weight.withUnsafeBufferPointer { pw in
@@ -57,7 +63,6 @@ enum TransformerKernels {
                 }
             }
         }
-        return out
     }
 
     /// The MLP activation applied in place.
@@ -81,13 +86,11 @@ enum TransformerKernels {
     ///
     /// `qkv` is `N × 3d` (`[Q | K | V]` per row), `spans` the row range of each sequence; returns `N × d` with
     /// head `h` of row `i` = `Σ_{j ≤ i} softmax_j(q_i·k_j · d_h^{-1/2}) v_j` over the same sequence.
-    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int) -> [Float] {
+    ///
+    /// Writes every element of `out` (`N × d`); `scores` is scratch of at least `longest² ` floats.
+    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int, into out: inout [Float], scores: inout [Float]) {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
-        let total = spans.last?.upperBound ?? 0
-        var out = [Float](repeating: 0, count: total * d)
-        let longest = spans.map(\.count).max() ?? 0
-        var scores = [Float](repeating: 0, count: longest * longest)
         qkv.withUnsafeBufferPointer { pq in
             out.withUnsafeMutableBufferPointer { po in
                 scores.withUnsafeMutableBufferPointer { ps in
@@ -121,6 +124,5 @@ enum TransformerKernels {
                 }
             }
         }
-        return out
     }
 }
