@@ -14,16 +14,17 @@ int ck_panel_count(int n) { return (n + NR - 1) / NR; }
 size_t ck_packed_weight_count(int n, int k) { return (size_t)ck_panel_count(n) * NR * (size_t)k; }
 
 void ck_pack_weight(const float *w, int n, int k, float *packed) {
-    int panels = ck_panel_count(n);
+    // A transpose of 32 × k row blocks, 16 columns at a time: each source row contributes one cache
+    // line, and the 16 destination rows (2 KB) stay in L1.
+    const int panels = ck_panel_count(n);
     for (int p = 0; p < panels; p++) {
         float *panel = packed + (size_t)p * NR * k;
-        for (int c = 0; c < NR; c++) {
-            int row = p * NR + c;
-            if (row < n) {
-                const float *src = w + (size_t)row * k;
-                for (int kk = 0; kk < k; kk++) panel[(size_t)kk * NR + c] = src[kk];
-            } else {
-                for (int kk = 0; kk < k; kk++) panel[(size_t)kk * NR + c] = 0;
+        for (int k0 = 0; k0 < k; k0 += 16) {
+            const int width = k - k0 < 16 ? k - k0 : 16;
+            for (int c = 0; c < NR; c++) {
+                const int row = p * NR + c;
+                const float *src = w + (size_t)row * k + k0;
+                for (int t = 0; t < width; t++) panel[(size_t)(k0 + t) * NR + c] = row < n ? src[t] : 0.0f;
             }
         }
     }

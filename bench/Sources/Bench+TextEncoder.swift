@@ -38,7 +38,9 @@ enum TextEncoderBench {
             weights[p + "mlp.fc2.weight"] = try random([d, m])
             weights[p + "mlp.fc2.bias"] = try random([d])
         }
-        let model = try CLIPTextModel(configuration: config, weights: weights)
+        var built: CLIPTextModel?
+        let loadSeconds = try measureSeconds { built = try CLIPTextModel(configuration: config, weights: weights) }
+        guard let model = built else { throw CocoaError(.coderInvalidValue) }
         weights.removeAll()
 
         func caption(_ n: Int) -> [Int32] {
@@ -63,6 +65,7 @@ enum TextEncoderBench {
         let fullBatch4 = try perCaption(full, batch: 4)
         return [
             "linear_layers": try linearFigures(),
+            "model_build_ms": loadSeconds * 1e3,
             "short_captions_mean_tokens": Double(short.map(\.count).reduce(0, +)) / Double(short.count),
             "ms_per_caption_short_batch1": shortBatch1 * 1e3,
             "ms_per_caption_short_batch16": shortBatch16 * 1e3,
