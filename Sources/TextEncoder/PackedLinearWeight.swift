@@ -23,8 +23,6 @@ public final class PackedLinearWeight: @unchecked Sendable {
 
     /// Whether this CPU runs the packed kernel (AVX-512F).
     public static let kernelAvailable = ck_linear_available() == 1
-    /// Rows per kernel pass: the packed rows (≤ 96 × 3072 floats) stay in a core's L2 while every panel passes.
-    static let rowsPerPass = 96
 
     /// `weight`: `outputs × inputs`, row-major.
     public init(_ weight: [Float], outputs: Int, inputs: Int) {
@@ -51,18 +49,17 @@ public final class PackedLinearWeight: @unchecked Sendable {
         guard rows > 0 else { return }
         switch storage {
         case .packed(let packed):
+            // Panels outermost (inside `ck_linear`): each panel comes from memory once and serves every row
+            // block from L2, so the weight is streamed once per call whatever the row count.
             let panels = Int(ck_panel_count(Int32(outputs)))
-            let rowsPacked = UnsafeMutablePointer<Float>.allocate(capacity: min(rows, Self.rowsPerPass) * inputs)
+            let rowsPacked = UnsafeMutablePointer<Float>.allocate(capacity: rows * inputs)
             defer { rowsPacked.deallocate() }
-            for start in stride(from: 0, to: rows, by: Self.rowsPerPass) {
-                let count = min(Self.rowsPerPass, rows - start)
-                ck_pack_rows(x + start * inputs, Int32(count), Int32(inputs), rowsPacked)
-                // Both cores share the panels when the product is worth a thread hop (~10 µs).
-                let parts = count * outputs * inputs >= 1 << 20 ? min(2, panels) : 1
-                let call = PanelCall(x: rowsPacked, rows: count, inputs: inputs, packed: packed, outputs: outputs, bias: bias,
-                                     y: y + start * outputs, accumulate: accumulate, panels: panels, parts: parts)
-                if parts == 1 { call.run(part: 0) } else { DispatchQueue.concurrentPerform(iterations: parts) { call.run(part: $0) } }
-            }
+            ck_pack_rows(x, Int32(rows), Int32(inputs), rowsPacked)
+            // Both cores share the panels when the product is worth a thread hop (~10 µs).
+            let parts = rows * outputs * inputs >= 1 << 20 ? min(2, panels) : 1
+            let call = PanelCall(x: rowsPacked, rows: rows, inputs: inputs, packed: packed, outputs: outputs, bias: bias,
+                                 y: y, accumulate: accumulate, panels: panels, parts: parts)
+            if parts == 1 { call.run(part: 0) } else { DispatchQueue.concurrentPerform(iterations: parts) { call.run(part: $0) } }
         case .rowMajor(let weight):
             for r in 0..<rows {
                 let row = y + r * outputs

@@ -50,19 +50,23 @@ enum TextEncoderBench {
         let full = (0..<8).map { _ in caption(77) }
         _ = try model.encode([full[0]])  // warm-up
 
-        /// Median seconds per caption over 3 runs, encoding `captions` in calls of `batch`.
-        func perCaption(_ captions: [[Int32]], batch: Int) throws -> Double {
+        /// Median seconds per caption over 3 runs, encoding `captions` in calls of `batch`, and the process CPU
+        /// seconds per caption over those runs (steadier than wall time when the machine is shared).
+        var cpuPerCaption: [String: Double] = [:]
+        func perCaption(_ captions: [[Int32]], batch: Int, label: String) throws -> Double {
+            let cpuBefore = processCPUSeconds()
             let seconds = try medianSeconds(runs: 3) {
                 for start in stride(from: 0, to: captions.count, by: batch) {
                     _ = try model.encode(Array(captions[start..<min(start + batch, captions.count)]))
                 }
             }
+            cpuPerCaption["cpu_ms_per_caption_" + label] = (processCPUSeconds() - cpuBefore) / Double(3 * captions.count) * 1e3
             return seconds / Double(captions.count)
         }
-        let shortBatch1 = try perCaption(short, batch: 1)
-        let shortBatch16 = try perCaption(short, batch: 16)
-        let fullBatch1 = try perCaption(full, batch: 1)
-        let fullBatch4 = try perCaption(full, batch: 4)
+        let shortBatch1 = try perCaption(short, batch: 1, label: "short_batch1")
+        let shortBatch16 = try perCaption(short, batch: 16, label: "short_batch16")
+        let fullBatch1 = try perCaption(full, batch: 1, label: "77_batch1")
+        let fullBatch4 = try perCaption(full, batch: 4, label: "77_batch4")
         return [
             "linear_layers": try linearFigures(),
             "model_build_ms": loadSeconds * 1e3,
@@ -73,7 +77,7 @@ enum TextEncoderBench {
             "ms_per_caption_77_batch4": fullBatch4 * 1e3,
             "captions_per_second_short_batch16": 1 / shortBatch16,
             "captions_per_second_77_batch4": 1 / fullBatch4,
-        ]
+        ].merging(cpuPerCaption) { a, _ in a }
     }
 }
 
@@ -114,6 +118,13 @@ extension TextEncoderBench {
         }
         return figures
     }
+}
+
+/// User + system CPU seconds of this process so far (all threads).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 extension SplitMix64 {
