@@ -1,3 +1,5 @@
+import CKernels
+import Dispatch
 import Foundation
 import Tensors
 
@@ -88,9 +90,23 @@ enum TransformerKernels {
     /// head `h` of row `i` = `Σ_{j ≤ i} softmax_j(q_i·k_j · d_h^{-1/2}) v_j` over the same sequence.
     ///
     /// Writes every element of `out` (`N × d`); `scores` is scratch of at least `longest² ` floats.
+    ///
+    /// With AVX-512F it runs `ck_causal_attention` (only the causal half of the scores, heads split over both
+    /// cores); elsewhere two `sgemm` per head and sequence.
     static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int, into out: inout [Float], scores: inout [Float]) {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
+        if PackedLinearWeight.kernelAvailable {
+            let longest = spans.map(\.count).max() ?? 0
+            qkv.withUnsafeBufferPointer { pq in
+                out.withUnsafeMutableBufferPointer { po in
+                    let call = AttentionCall(qkv: pq.baseAddress!, out: po.baseAddress!, spans: spans, width: d, headWidth: dh,
+                                             heads: heads, scale: scale, longest: longest, parts: min(2, heads))
+                    DispatchQueue.concurrentPerform(iterations: call.parts) { call.run(part: $0) }
+                }
+            }
+            return
+        }
         qkv.withUnsafeBufferPointer { pq in
             out.withUnsafeMutableBufferPointer { po in
                 scores.withUnsafeMutableBufferPointer { ps in
@@ -123,6 +139,23 @@ enum TransformerKernels {
                     }
                 }
             }
+        }
+    }
+}
+
+/// One share of the heads of `ck_causal_attention` over every sequence (shares write disjoint columns of `out`;
+/// the pointers stay valid for the call).
+private struct AttentionCall: @unchecked Sendable {
+    let qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    let spans: [Range<Int>], width: Int, headWidth: Int, heads: Int, scale: Float, longest: Int, parts: Int
+
+    func run(part: Int) {
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(longest, 1))
+        defer { scores.deallocate() }
+        for span in spans {
+            ck_causal_attention(qkv + span.lowerBound * 3 * width, Int32(span.count), Int32(width), Int32(headWidth),
+                                Int32(heads * part / parts), Int32(heads * (part + 1) / parts), scale,
+                                out + span.lowerBound * width, Int32(width), scores)
         }
     }
 }

@@ -35,4 +35,12 @@ void ck_pack_rows(const float *x, int rows, int k, float *packed);
 void ck_linear(const float *xpacked, int rows, int k, const float *packed, int n, const float *bias,
                float *y, int ldy, int accumulate, int panel_begin, int panel_end);
 
+/// Causal multi-head self-attention of one sequence for heads `head_begin ..< head_end` (CLIP text
+/// transformer): `qkv` is `n × 3d` (`[Q | K | V]` per row, head `h` at columns `h·dh ..< (h+1)·dh` of
+/// each part), `out` is `n × d` (leading dimension `ldo`); head `h` of row `i` is
+/// `Σ_{j ≤ i} softmax_j(q_i·k_j · scale) v_j`. `scores` is scratch of `n` floats. AVX-512F (check
+/// `ck_linear_available()`); the exponential is a Cephes-style polynomial (≤ 2 ulp).
+void ck_causal_attention(const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
+                         float *out, int ldo, float *scores);
+
 #endif
