@@ -2,7 +2,7 @@
 // ConceptRegistry — a concept registry and asset store for Custom Diffusion.
 //
 // Modules follow the data flow (see ../shared/docs/DESIGN.md §2):
-//   C libraries (CBLAS, CLAPACKE, CZstd)
+//   C libraries (CBLAS, CLAPACKE, CZstd; CKernels is our own packed linear-layer kernel)
 //   → Tensors (tensor types, fp16/bf16, BLAS/LAPACK helpers)
 //   → TensorFormats (safetensors, torch zip checkpoints)
 //   → TextEncoder (CLIP tokenizer and text model)
@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        // Our own AVX-512 kernel for the text encoder's few-row linear layers (packed weights).
+        .target(name: "CKernels"),
 
         // MARK: Library modules
         .target(
@@ -45,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "TextEncoder",
-            dependencies: ["Tensors", "TensorFormats"]
+            dependencies: ["Tensors", "TensorFormats", "CKernels"]
         ),
         .target(
             name: "CustomDiffusion",

@@ -80,8 +80,9 @@ extension CLIPTextModel {
             }
         }
         var capturedState = captured == 0 ? x : []
+        var workspace = Workspace(rows: total, longest: spans.map(\.count).max() ?? 0, configuration: c)
         for (index, weights) in layers.enumerated() {
-            forward(layer: weights, x: &x, spans: spans)
+            forward(layer: weights, x: &x, spans: spans, workspace: &workspace)
             if index + 1 == captured, captured < c.numLayers { capturedState = x }
         }
         let last = TransformerKernels.layerNorm(x, rows: total, width: d, weight: finalNormWeight, bias: finalNormBias, eps: c.layerNormEps)
@@ -122,20 +123,30 @@ extension CLIPTextModel {
         return ids.firstIndex(of: Int32(truncatingIfNeeded: eosTokenID)) ?? 0
     }
 
+    /// The buffers of one pass, reused by every layer (allocating them per layer costs page faults).
+    struct Workspace {
+        var normed: [Float], qkv: [Float], attended: [Float], mid: [Float], scores: [Float]
+        init(rows: Int, longest: Int, configuration c: CLIPTextConfiguration) {
+            normed = [Float](repeating: 0, count: rows * c.hiddenSize)
+            qkv = [Float](repeating: 0, count: rows * 3 * c.hiddenSize)
+            attended = [Float](repeating: 0, count: rows * c.hiddenSize)
+            mid = [Float](repeating: 0, count: rows * c.intermediateSize)
+            scores = [Float](repeating: 0, count: longest * longest)
+        }
+    }
+
     /// One pre-LN encoder layer in place over all rows.
-    func forward(layer w: Layer, x: inout [Float], spans: [Range<Int>]) {
+    func forward(layer w: Layer, x: inout [Float], spans: [Range<Int>], workspace s: inout Workspace) {
         let c = configuration
         let d = c.hiddenSize
         let rows = spans.last?.upperBound ?? 0
-        let h1 = TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm1Weight, bias: w.norm1Bias, eps: c.layerNormEps)
-        var qkv = [Float](repeating: 0, count: rows * 3 * d)
-        TransformerKernels.linear(h1, rows: rows, inputs: d, weight: w.qkvWeight, bias: w.qkvBias, outputs: 3 * d, into: &qkv, accumulate: false)
-        let attended = TransformerKernels.causalAttention(qkv, spans: spans, width: d, heads: c.numHeads)
-        TransformerKernels.linear(attended, rows: rows, inputs: d, weight: w.outWeight, bias: w.outBias, outputs: d, into: &x, accumulate: true)
-        let h2 = TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm2Weight, bias: w.norm2Bias, eps: c.layerNormEps)
-        var mid = [Float](repeating: 0, count: rows * c.intermediateSize)
-        TransformerKernels.linear(h2, rows: rows, inputs: d, weight: w.fc1Weight, bias: w.fc1Bias, outputs: c.intermediateSize, into: &mid, accumulate: false)
-        TransformerKernels.activate(&mid, c.activation)
-        TransformerKernels.linear(mid, rows: rows, inputs: c.intermediateSize, weight: w.fc2Weight, bias: w.fc2Bias, outputs: d, into: &x, accumulate: true)
+        TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm1Weight, bias: w.norm1Bias, eps: c.layerNormEps, into: &s.normed)
+        TransformerKernels.linear(s.normed, rows: rows, weight: w.qkvWeight, bias: w.qkvBias, into: &s.qkv, accumulate: false)
+        TransformerKernels.causalAttention(s.qkv, spans: spans, width: d, heads: c.numHeads, into: &s.attended, scores: &s.scores)
+        TransformerKernels.linear(s.attended, rows: rows, weight: w.outWeight, bias: w.outBias, into: &x, accumulate: true)
+        TransformerKernels.layerNorm(x, rows: rows, width: d, weight: w.norm2Weight, bias: w.norm2Bias, eps: c.layerNormEps, into: &s.normed)
+        TransformerKernels.linear(s.normed, rows: rows, weight: w.fc1Weight, bias: w.fc1Bias, into: &s.mid, accumulate: false)
+        TransformerKernels.activate(&s.mid, c.activation)
+        TransformerKernels.linear(s.mid, rows: rows, weight: w.fc2Weight, bias: w.fc2Bias, into: &x, accumulate: true)
     }
 }

@@ -38,11 +38,11 @@ public final class CLIPTextModel: Sendable {
     struct Layer: Sendable {
         let norm1Weight: [Float], norm1Bias: [Float]
         /// `[W_q; W_k; W_v]` (`3d × d`, row-major, as Linear weights `out × in`) and `[b_q; b_k; b_v]`.
-        let qkvWeight: [Float], qkvBias: [Float]
-        let outWeight: [Float], outBias: [Float]
+        let qkvWeight: PackedLinearWeight, qkvBias: [Float]
+        let outWeight: PackedLinearWeight, outBias: [Float]
         let norm2Weight: [Float], norm2Bias: [Float]
-        let fc1Weight: [Float], fc1Bias: [Float]
-        let fc2Weight: [Float], fc2Bias: [Float]
+        let fc1Weight: PackedLinearWeight, fc1Bias: [Float]
+        let fc2Weight: PackedLinearWeight, fc2Bias: [Float]
     }
 
     public let configuration: CLIPTextConfiguration
@@ -76,11 +76,11 @@ public final class CLIPTextModel: Sendable {
             let qkvBias = try ["q", "k", "v"].flatMap { try load(p + "self_attn.\($0)_proj.bias", [d]) }
             return Layer(
                 norm1Weight: try load(p + "layer_norm1.weight", [d]), norm1Bias: try load(p + "layer_norm1.bias", [d]),
-                qkvWeight: qkvWeight, qkvBias: qkvBias,
-                outWeight: try load(p + "self_attn.out_proj.weight", [d, d]), outBias: try load(p + "self_attn.out_proj.bias", [d]),
+                qkvWeight: PackedLinearWeight(qkvWeight, outputs: 3 * d, inputs: d), qkvBias: qkvBias,
+                outWeight: PackedLinearWeight(try load(p + "self_attn.out_proj.weight", [d, d]), outputs: d, inputs: d), outBias: try load(p + "self_attn.out_proj.bias", [d]),
                 norm2Weight: try load(p + "layer_norm2.weight", [d]), norm2Bias: try load(p + "layer_norm2.bias", [d]),
-                fc1Weight: try load(p + "mlp.fc1.weight", [c.intermediateSize, d]), fc1Bias: try load(p + "mlp.fc1.bias", [c.intermediateSize]),
-                fc2Weight: try load(p + "mlp.fc2.weight", [d, c.intermediateSize]), fc2Bias: try load(p + "mlp.fc2.bias", [d]))
+                fc1Weight: PackedLinearWeight(try load(p + "mlp.fc1.weight", [c.intermediateSize, d]), outputs: c.intermediateSize, inputs: d), fc1Bias: try load(p + "mlp.fc1.bias", [c.intermediateSize]),
+                fc2Weight: PackedLinearWeight(try load(p + "mlp.fc2.weight", [d, c.intermediateSize]), outputs: d, inputs: c.intermediateSize), fc2Bias: try load(p + "mlp.fc2.bias", [d]))
         }
         finalNormWeight = try load("final_layer_norm.weight", [d])
         finalNormBias = try load("final_layer_norm.bias", [d])

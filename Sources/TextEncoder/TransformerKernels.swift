@@ -1,3 +1,5 @@
+import CKernels
+import Dispatch
 import Foundation
 import Tensors
 
@@ -27,10 +29,27 @@ enum TransformerKernels {
         }
     }
 
+    /// The same with a `PackedLinearWeight` (the encoder layers' projections and MLP).
+    static func linear(_ x: [Float], rows: Int, weight: PackedLinearWeight, bias: [Float], into y: inout [Float], accumulate: Bool) {
+        x.withUnsafeBufferPointer { px in
+            bias.withUnsafeBufferPointer { pb in
+                y.withUnsafeMutableBufferPointer { py in
+                    weight.apply(px.baseAddress!, rows: rows, bias: pb.baseAddress!, into: py.baseAddress!, accumulate: accumulate)
+                }
+            }
+        }
+    }
+
     /// Layer norm over each row of `x` (`rows × width`): `(x − μ) / √(σ² + ε) · γ + β`, biased variance
     /// (PyTorch `nn.LayerNorm`), two-pass mean and variance.
     static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float) -> [Float] {
         var out = [Float](repeating: 0, count: rows * width)
+        layerNorm(x, rows: rows, width: width, weight: weight, bias: bias, eps: eps, into: &out)
+        return out
+    }
+
+    /// The same into `out` (at least `rows × width`), so that a forward pass reuses its buffers.
+    static func layerNorm(_ x: [Float], rows: Int, width: Int, weight: [Float], bias: [Float], eps: Float, into out: inout [Float]) {
         x.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { po in
                 weight.withUnsafeBufferPointer { pw in
@@ -46,7 +65,6 @@ enum TransformerKernels {
                 }
             }
         }
-        return out
     }
 
     /// The MLP activation applied in place.
@@ -70,13 +88,25 @@ enum TransformerKernels {
     ///
     /// `qkv` is `N × 3d` (`[Q | K | V]` per row), `spans` the row range of each sequence; returns `N × d` with
     /// head `h` of row `i` = `Σ_{j ≤ i} softmax_j(q_i·k_j · d_h^{-1/2}) v_j` over the same sequence.
-    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int) -> [Float] {
+    ///
+    /// Writes every element of `out` (`N × d`); `scores` is scratch of at least `longest² ` floats.
+    ///
+    /// With AVX-512F it runs `ck_causal_attention` (only the causal half of the scores, heads split over both
+    /// cores); elsewhere two `sgemm` per head and sequence.
+    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int, into out: inout [Float], scores: inout [Float]) {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
-        let total = spans.last?.upperBound ?? 0
-        var out = [Float](repeating: 0, count: total * d)
-        let longest = spans.map(\.count).max() ?? 0
-        var scores = [Float](repeating: 0, count: longest * longest)
+        if PackedLinearWeight.kernelAvailable {
+            let longest = spans.map(\.count).max() ?? 0
+            qkv.withUnsafeBufferPointer { pq in
+                out.withUnsafeMutableBufferPointer { po in
+                    let call = AttentionCall(qkv: pq.baseAddress!, out: po.baseAddress!, spans: spans, width: d, headWidth: dh,
+                                             heads: heads, scale: scale, longest: longest, parts: min(2, heads))
+                    DispatchQueue.concurrentPerform(iterations: call.parts) { call.run(part: $0) }
+                }
+            }
+            return
+        }
         qkv.withUnsafeBufferPointer { pq in
             out.withUnsafeMutableBufferPointer { po in
                 scores.withUnsafeMutableBufferPointer { ps in
@@ -110,6 +140,22 @@ enum TransformerKernels {
                 }
             }
         }
-        return out
+    }
+}
+
+/// One share of the heads of `ck_causal_attention` over every sequence (shares write disjoint columns of `out`;
+/// the pointers stay valid for the call).
+private struct AttentionCall: @unchecked Sendable {
+    let qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    let spans: [Range<Int>], width: Int, headWidth: Int, heads: Int, scale: Float, longest: Int, parts: Int
+
+    func run(part: Int) {
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(longest, 1))
+        defer { scores.deallocate() }
+        for span in spans {
+            ck_causal_attention(qkv + span.lowerBound * 3 * width, Int32(span.count), Int32(width), Int32(headWidth),
+                                Int32(heads * part / parts), Int32(heads * (part + 1) / parts), scale,
+                                out + span.lowerBound * width, Int32(width), scores)
+        }
     }
 }

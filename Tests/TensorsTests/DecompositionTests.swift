@@ -66,6 +66,32 @@ struct DecompositionTests {
         }
     }
 
+    // MARK: LQ
+
+    @Test("LQ of the wide fixture matrices: L lower triangular, Q orthonormal rows, L·Q = A, σ(L) = numpy's σ(A)")
+    func lqWide() throws {
+        let wide = try Fixtures.linearAlgebra().svd.filter { $0.a.double.rows <= $0.a.double.cols }
+        #expect(!wide.isEmpty)
+        for c in wide {
+            let a = c.a.double
+            let lq = try LQDecomposition(a)
+            #expect(lq.l.rows == a.rows && lq.l.cols == a.rows && lq.q.rows == a.rows && lq.q.cols == a.cols)
+            for i in 0..<lq.l.rows { for j in (i + 1)..<max(i + 1, lq.l.cols) { #expect(lq.l[i, j] == 0) } }
+            #expect(maxAbsDifference(Matrix.matmul(lq.l, lq.q), a) / a.maxAbs < 1e-10, "\(a.rows)×\(a.cols)")
+            #expect(orthonormalityError(columnsOf: lq.q.transposed) < 1e-10)
+            // Q has orthonormal rows, so A and L share their singular values.
+            #expect(Self.relativeError(try SingularValueDecomposition(lq.l).singularValues, c.singularValues) < 1e-10)
+        }
+    }
+
+    @Test("LQ refuses a tall matrix and non-finite input")
+    func lqRefusals() {
+        #expect(throws: LinearAlgebraError.self) { try LQDecomposition(Matrix<Double>(zeros: 3, 2)) }
+        var a = Matrix<Double>(zeros: 2, 3)
+        a[0, 1] = .nan
+        #expect(throws: LinearAlgebraError.nonFinite("matrix to factor")) { try LQDecomposition(a) }
+    }
+
     @Test("a rank-2 matrix has exactly two singular values above rounding")
     func svdRankDeficient() throws {
         let c = try #require(Fixtures.linearAlgebra().svd.last)

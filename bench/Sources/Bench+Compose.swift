@@ -16,9 +16,10 @@ import Tensors
 ///   `compose_2.cached`: without `--no-cache` (the stored composition is exported again);
 /// - `compose_10`: the same for all 10 concepts;
 /// - `solve_in_process`: `CompositionSolver.solve` alone (the closed-form solve after Σ is factored:
-///   D = C Σ⁻¹, E = C Σ⁻¹ Cᵀ, one s × s solve per K/V weight) on random SD1-shaped inputs with the same
-///   number of target rows `s` that the real compose reported, median of 20 calls — the CLI does not
-///   report the solve separately;
+///   C Q_r, E = C Σ⁺ Cᵀ, its Cholesky factor, the LQ of C Q_r Λ_r⁻¹, the export factors of all 32 K/V
+///   weights) on random SD1-shaped inputs with the same number of target rows `s` that the real compose
+///   reported, median of 20 calls — the CLI does not report the solve separately (`COMPOSE_SOLVE_ONLY=1`
+///   runs only this part, for s = 15 and 65);
 /// - `reference`: `python3 bench/compose_reference.py` (when python3 has torch and scipy): its JSON,
 ///   the wall time of its process seen from here, and `speedup_whole_process` = its
 ///   `reference_whole_process_s` / our `compose_2.later` median.
@@ -27,6 +28,10 @@ enum ComposeBench {
     static let laterRuns = 5
 
     static let suite = BenchSuite(name: "compose") {
+        // COMPOSE_SOLVE_ONLY=1: just the in-process solve (no SD1 store, no reference run).
+        if ProcessInfo.processInfo.environment["COMPOSE_SOLVE_ONLY"] != nil {
+            return ["solve_15_ms": try solveMilliseconds(targets: 15), "solve_65_ms": try solveMilliseconds(targets: 65)]
+        }
         var figures: [String: Any] = [:]
         try SD1BenchStore.ensureBase()
         var registerSeconds: [String: Double] = [:]
@@ -138,10 +143,12 @@ enum ComposeBench {
                 layerTargets[LayerKey(layer: name, projection: projection)] = .init(target: random(s, h), base: random(s, h))
             }
         }
-        _ = try CompositionSolver.solve(targets: c, layers: layerTargets, basis: basis)  // warm-up
+        // As `compose` hands them over: every layer's C W′ᵀ − C W0ᵀ side by side.
+        let differences = try LayerDifferences(layerTargets)
+        _ = try CompositionSolver.solve(targets: c, differences: differences, basis: basis)  // warm-up
         var times: [Double] = []
         for _ in 0..<20 {
-            times.append(try measureSeconds { _ = try CompositionSolver.solve(targets: c, layers: layerTargets, basis: basis) } * 1000)
+            times.append(try measureSeconds { _ = try CompositionSolver.solve(targets: c, differences: differences, basis: basis) } * 1000)
         }
         return median(times)
     }

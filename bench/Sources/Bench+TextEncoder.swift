@@ -1,10 +1,12 @@
 import Foundation
+import Tensors
 import TextEncoder
 
 /// `textEncoder`: CLIP ViT-L/14 text tower (d 768, 12 layers, 12 heads, MLP 3072, vocab 49408, quick_gelu) with
 /// random weights built in memory. Captions of 10–20 tokens (seeded lengths, as in `bench/clip_torch.py`) one at a
 /// time and 16 per call (rows concatenated, no padding), and 77-token captions one at a time and 4 per call.
-/// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine.
+/// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine. `linear_layers` times the
+/// encoder's linear layers alone: our packed AVX-512 kernel (`PackedLinearWeight`) next to OpenBLAS `sgemm`.
 enum TextEncoderBench {
     static let suite = BenchSuite(name: "textEncoder") {
         let config = try CLIPTextConfiguration(hiddenSize: 768, intermediateSize: 3072, projectionDim: 768, numLayers: 12, numHeads: 12)
@@ -36,7 +38,9 @@ enum TextEncoderBench {
             weights[p + "mlp.fc2.weight"] = try random([d, m])
             weights[p + "mlp.fc2.bias"] = try random([d])
         }
-        let model = try CLIPTextModel(configuration: config, weights: weights)
+        var built: CLIPTextModel?
+        let loadSeconds = try measureSeconds { built = try CLIPTextModel(configuration: config, weights: weights) }
+        guard let model = built else { throw CocoaError(.coderInvalidValue) }
         weights.removeAll()
 
         func caption(_ n: Int) -> [Int32] {
@@ -46,20 +50,26 @@ enum TextEncoderBench {
         let full = (0..<8).map { _ in caption(77) }
         _ = try model.encode([full[0]])  // warm-up
 
-        /// Median seconds per caption over 3 runs, encoding `captions` in calls of `batch`.
-        func perCaption(_ captions: [[Int32]], batch: Int) throws -> Double {
+        /// Median seconds per caption over 3 runs, encoding `captions` in calls of `batch`, and the process CPU
+        /// seconds per caption over those runs (steadier than wall time when the machine is shared).
+        var cpuPerCaption: [String: Double] = [:]
+        func perCaption(_ captions: [[Int32]], batch: Int, label: String) throws -> Double {
+            let cpuBefore = processCPUSeconds()
             let seconds = try medianSeconds(runs: 3) {
                 for start in stride(from: 0, to: captions.count, by: batch) {
                     _ = try model.encode(Array(captions[start..<min(start + batch, captions.count)]))
                 }
             }
+            cpuPerCaption["cpu_ms_per_caption_" + label] = (processCPUSeconds() - cpuBefore) / Double(3 * captions.count) * 1e3
             return seconds / Double(captions.count)
         }
-        let shortBatch1 = try perCaption(short, batch: 1)
-        let shortBatch16 = try perCaption(short, batch: 16)
-        let fullBatch1 = try perCaption(full, batch: 1)
-        let fullBatch4 = try perCaption(full, batch: 4)
+        let shortBatch1 = try perCaption(short, batch: 1, label: "short_batch1")
+        let shortBatch16 = try perCaption(short, batch: 16, label: "short_batch16")
+        let fullBatch1 = try perCaption(full, batch: 1, label: "77_batch1")
+        let fullBatch4 = try perCaption(full, batch: 4, label: "77_batch4")
         return [
+            "linear_layers": try linearFigures(),
+            "model_build_ms": loadSeconds * 1e3,
             "short_captions_mean_tokens": Double(short.map(\.count).reduce(0, +)) / Double(short.count),
             "ms_per_caption_short_batch1": shortBatch1 * 1e3,
             "ms_per_caption_short_batch16": shortBatch16 * 1e3,
@@ -67,8 +77,54 @@ enum TextEncoderBench {
             "ms_per_caption_77_batch4": fullBatch4 * 1e3,
             "captions_per_second_short_batch16": 1 / shortBatch16,
             "captions_per_second_77_batch4": 1 / fullBatch4,
-        ]
+        ].merging(cpuPerCaption) { a, _ in a }
     }
+}
+
+extension TextEncoderBench {
+    /// The encoder's linear layers alone (`y = x·Wᵀ + b`, ViT-L/14 shapes) for caption-sized row counts: the packed
+    /// kernel (`PackedLinearWeight`) against `sgemm` on the row-major weight, best of 15 calls each, GFLOP/s.
+    static func linearFigures() throws -> [String: Any] {
+        var rng = SplitMix64(seed: 11)
+        var figures: [String: Any] = ["packed_kernel_available": PackedLinearWeight.kernelAvailable]
+        for (inputs, outputs) in [(768, 2304), (768, 3072), (3072, 768)] {
+            let weight = (0..<(inputs * outputs)).map { _ in 0.02 * rng.nextSymmetric() }
+            let bias = [Float](repeating: 0.01, count: outputs)
+            let packed = PackedLinearWeight(weight, outputs: outputs, inputs: inputs)
+            for rows in [15, 77, 154] {
+                let x = (0..<(rows * inputs)).map { _ in rng.nextSymmetric() }
+                var y = [Float](repeating: 0, count: rows * outputs)
+                func best(_ body: () -> Void) -> Double {
+                    body()
+                    return (0..<15).map { _ in measureSeconds(body) }.min()!
+                }
+                let packedSeconds = best {
+                    x.withUnsafeBufferPointer { px in bias.withUnsafeBufferPointer { pb in y.withUnsafeMutableBufferPointer { py in
+                        packed.apply(px.baseAddress!, rows: rows, bias: pb.baseAddress!, into: py.baseAddress!, accumulate: false)
+                    } } }
+                }
+                let sgemmSeconds = best {
+                    x.withUnsafeBufferPointer { px in weight.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+                        Float.gemm(transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1, a: px.baseAddress!, lda: inputs,
+                                   b: pw.baseAddress!, ldb: inputs, beta: 0, c: py.baseAddress!, ldc: outputs)
+                    } } }
+                }
+                let flops = 2.0 * Double(rows * inputs * outputs)
+                figures["\(rows)x\(inputs)->\(outputs)"] = [
+                    "packed_ms": packedSeconds * 1e3, "sgemm_ms": sgemmSeconds * 1e3,
+                    "packed_gflops": flops / packedSeconds / 1e9, "sgemm_gflops": flops / sgemmSeconds / 1e9,
+                ]
+            }
+        }
+        return figures
+    }
+}
+
+/// User + system CPU seconds of this process so far (all threads).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 extension SplitMix64 {

@@ -80,14 +80,23 @@ extension Store {
             return out
         }
         let c = stack({ $0.features }, cols: d)
-        guard let layerKeys = keys.first?.layers.keys.sorted() else { throw CompositionSolver.Failure.noTargets }
-        var layers: [LayerKey: CompositionSolver.LayerTargets] = [:]
-        for key in layerKeys {
-            guard keys.allSatisfy({ $0.layers[key] != nil }) else { throw RegistryError.catalog("merge keys lack layer \(key)") }
-            let h = keys[0].layers[key]!.target.cols
-            layers[key] = .init(target: stack({ $0.layers[key]!.target }, cols: h), base: stack({ $0.layers[key]!.base }, cols: h))
+        guard let first = keys.first else { throw CompositionSolver.Failure.noTargets }
+        var differences = LayerDifferences(rows: keptRows.count, widths: first.layers.mapValues(\.target.cols))
+        for (n, key) in differences.keys.enumerated() {
+            let h = differences.columns(ofLayer: n).count
+            for (i, entry) in keptRows.enumerated() {
+                guard let value = keys[entry.concept].layers[key], value.target.cols == h, value.base.cols == h else {
+                    throw RegistryError.catalog("merge keys of \(references[entry.concept]) lack layer \(key) or disagree on its width")
+                }
+                value.target.storage.withUnsafeBufferPointer { target in
+                    value.base.storage.withUnsafeBufferPointer { base in
+                        differences.set(row: i, layer: n, target: target.baseAddress! + entry.row * h, base: base.baseAddress! + entry.row * h)
+                    }
+                }
+            }
         }
-        let solution = try CompositionSolver.solve(targets: c, layers: layers, basis: prepared.basis)
+        let solution = try CompositionSolver.solve(targets: c, differences: differences, basis: prepared.basis)
+        let rowResiduals = CompositionSolver.rowResiduals(solution, targets: c, differences: differences)
 
         // Diagnostics: per-concept constraint residual (all its rows), drift per layer.
         var reports: [ComposeResult.ConceptReport] = []
@@ -105,17 +114,7 @@ extension Store {
         for (n, version) in versions.enumerated() {
             // Over the concept's rows that are constraints of the solve (a dropped duplicate is
             // constrained through the identical row kept from an earlier concept).
-            let rows = keptRows.filter { $0.concept == n }.map(\.row)
-            func pick(_ m: Matrix<Float>) -> Matrix<Double> {
-                Matrix(rows: rows.count, cols: m.cols, storage: rows.flatMap { r in m.storage[(r * m.cols)..<((r + 1) * m.cols)].map(Double.init) })
-            }
-            let cn = pick(keys[n].features)
-            var residual = 0.0
-            for key in layerKeys where !rows.isEmpty {
-                let value = keys[n].layers[key]!
-                residual = max(residual, CompositionSolver.constraintResidual(
-                    up: solution.updates[key]!.up, down: solution.down, cn: cn, target: pick(value.target), base: pick(value.base)))
-            }
+            let residual = keptRows.indices.filter { keptRows[$0].concept == n }.map { rowResiduals[$0] }.max() ?? 0
             var own: [String] = []
             for embedding in embeddingsByVersion[n] {
                 own.append(names[nameIndex])
@@ -126,12 +125,11 @@ extension Store {
             reports.append(.init(reference: references[n], version: "\(version.name)@\(version.version)", tokens: own,
                                  targetRows: keys[n].features.rows, constraintResidual: residual))
         }
-        let metric = CompositionSolver.driftMetric(down: solution.down, sigma: prepared.basis.sigma)
         var drift = 0.0
-        for key in layerKeys {
+        for (key, squared) in CompositionSolver.layerDriftSquared(solution, differences: differences) {
             let denominator = prepared.baseEnergy[key.description] ?? 0
             guard denominator > 0 else { continue }
-            drift = max(drift, (max(0, CompositionSolver.driftSquared(up: solution.updates[key]!.up, m: metric)) / denominator).squareRoot())
+            drift = max(drift, (max(0, squared) / denominator).squareRoot())
         }
         let result = ComposeResult(
             compositionID: id, base: versions[0].baseName, regset: regset, tokens: tokenMap, targets: c.rows,

@@ -1,0 +1,46 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+
+/// Linear layers `Y = X·Wᵀ + b` for few rows (text-encoder sized: up to a few hundred tokens) with the
+/// weight packed once into 32-column panels, so no call repacks it (BLAS `sgemm` packs the whole weight
+/// on every call, which dominates when X has few rows). AVX-512F only; callers check
+/// `ck_linear_available()` and fall back to BLAS.
+///
+/// Layouts (Float32):
+/// - weight `W`: `n × k` row-major (a PyTorch `Linear` weight, out × in);
+/// - packed weight: `ceil(n / 32)` panels, panel `p` holds `W[32p + c][kk]` at `p·32k + kk·32 + c`
+///   (columns past `n` are zero);
+/// - `X`: `rows × k`, packed by `ck_pack_rows`; `Y`: `rows × n` row-major with leading dimension `ldy`.
+
+/// 1 when this CPU runs the AVX-512F kernels.
+int ck_linear_available(void);
+
+/// Floats a packed weight of `n × k` takes.
+size_t ck_packed_weight_count(int n, int k);
+
+/// Packs `w` (`n × k`) into `packed` (`ck_packed_weight_count(n, k)` floats, 64-byte aligned).
+void ck_pack_weight(const float *w, int n, int k, float *packed);
+
+/// Number of 32-column panels of an `n`-output weight.
+int ck_panel_count(int n);
+
+/// Packs `x` (`rows × k`) into `packed` (`rows × k` floats) as the kernel reads it: rows in blocks of
+/// near-equal size ≤ 12, each block k-major (`packed[start·k + kk·mr + r]`).
+void ck_pack_rows(const float *x, int rows, int k, float *packed);
+
+/// `Y[:, panels] = X·Wᵀ + b` (or `Y += X·Wᵀ + b` when `accumulate`) for the output panels
+/// `panel_begin ..< panel_end` (columns `32·panel_begin ..< min(32·panel_end, n)`).
+void ck_linear(const float *xpacked, int rows, int k, const float *packed, int n, const float *bias,
+               float *y, int ldy, int accumulate, int panel_begin, int panel_end);
+
+/// Causal multi-head self-attention of one sequence for heads `head_begin ..< head_end` (CLIP text
+/// transformer): `qkv` is `n × 3d` (`[Q | K | V]` per row, head `h` at columns `h·dh ..< (h+1)·dh` of
+/// each part), `out` is `n × d` (leading dimension `ldo`); head `h` of row `i` is
+/// `Σ_{j ≤ i} softmax_j(q_i·k_j · scale) v_j`. `scores` is scratch of `n` floats. AVX-512F (check
+/// `ck_linear_available()`); the exponential is a Cephes-style polynomial (≤ 2 ulp).
+void ck_causal_attention(const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
+                         float *out, int ldo, float *scores);
+
+#endif

@@ -1,0 +1,146 @@
+// Packed-panel linear layer for few rows; see CKernels.h. AVX-512F micro-kernel of `mr` rows × 32
+// columns (mr ≤ 12: 24 accumulators), K fully inside the kernel, the weight panel streamed once per
+// row block and X read as broadcasts.
+#include "CKernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define NR 32
+#define MR 12
+
+int ck_panel_count(int n) { return (n + NR - 1) / NR; }
+
+size_t ck_packed_weight_count(int n, int k) { return (size_t)ck_panel_count(n) * NR * (size_t)k; }
+
+void ck_pack_weight(const float *w, int n, int k, float *packed) {
+    // A transpose of 32 × k row blocks, 16 columns at a time: each source row contributes one cache
+    // line, and the 16 destination rows (2 KB) stay in L1.
+    const int panels = ck_panel_count(n);
+    for (int p = 0; p < panels; p++) {
+        float *panel = packed + (size_t)p * NR * k;
+        for (int k0 = 0; k0 < k; k0 += 16) {
+            const int width = k - k0 < 16 ? k - k0 : 16;
+            for (int c = 0; c < NR; c++) {
+                const int row = p * NR + c;
+                const float *src = w + (size_t)row * k + k0;
+                for (int t = 0; t < width; t++) panel[(size_t)(k0 + t) * NR + c] = row < n ? src[t] : 0.0f;
+            }
+        }
+    }
+}
+
+/// Row blocks of near-equal size ≤ MR (77 rows → 7 × 11, 13 → 7 + 6): block `b` is rows
+/// `rows·b/blocks ..< rows·(b+1)/blocks`.
+static int row_blocks(int rows) { return (rows + MR - 1) / MR; }
+
+void ck_pack_rows(const float *x, int rows, int k, float *packed) {
+    const int blocks = row_blocks(rows);
+    int start = 0;
+    for (int b = 0; b < blocks; b++) {
+        const int end = (int)(((long)rows * (b + 1)) / blocks);
+        const int mr = end - start;
+        float *out = packed + (size_t)start * k;
+        for (int r = 0; r < mr; r++) {
+            const float *src = x + (size_t)(start + r) * k;
+            for (int kk = 0; kk < k; kk++) out[(size_t)kk * mr + r] = src[kk];
+        }
+        start = end;
+    }
+}
+
+int ck_linear_available(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+#if defined(__x86_64__)
+
+#define KERNEL_ATTRS __attribute__((target("avx512f,fma"), always_inline)) static inline
+
+/// `mr` rows (a compile-time constant after inlining) × one 32-column panel; `x` is the row block
+/// packed k-major (`x[kk·mr + r]`, see `ck_pack_rows`), so its broadcasts read one sequential stream.
+KERNEL_ATTRS void block(const int mr, const float *x, int k, const float *panel, const float *bias,
+                        float *y, int ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
+    __m512 acc0[MR], acc1[MR];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < mr; r++) {
+        acc0[r] = _mm512_setzero_ps();
+        acc1[r] = _mm512_setzero_ps();
+    }
+    for (int kk = 0; kk < k; kk++) {
+        _mm_prefetch((const char *)(panel + (size_t)(kk + 16) * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(panel + (size_t)(kk + 16) * NR + 16), _MM_HINT_T0);
+        const __m512 w0 = _mm512_load_ps(panel + (size_t)kk * NR);
+        const __m512 w1 = _mm512_load_ps(panel + (size_t)kk * NR + 16);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < mr; r++) {
+            const __m512 xv = _mm512_set1_ps(x[(size_t)kk * mr + r]);
+            acc0[r] = _mm512_fmadd_ps(xv, w0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(xv, w1, acc1[r]);
+        }
+    }
+    const __m512 b0 = _mm512_maskz_loadu_ps(mask0, bias);
+    const __m512 b1 = _mm512_maskz_loadu_ps(mask1, bias + 16);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < mr; r++) {
+        float *out = y + (size_t)r * ldy;
+        __m512 v0 = _mm512_add_ps(acc0[r], b0);
+        __m512 v1 = _mm512_add_ps(acc1[r], b1);
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, out));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, mask0, v0);
+        _mm512_mask_storeu_ps(out + 16, mask1, v1);
+    }
+}
+
+#define CASE(m) case m: block(m, xb, k, panel, b, yb, ldy, accumulate, mask0, mask1); break;
+
+__attribute__((target("avx512f,fma")))
+static void linear_avx512(const float *x, int rows, int k, const float *packed, int n, const float *bias,
+                          float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    const int blocks = row_blocks(rows);
+    for (int p = panel_begin; p < panel_end; p++) {
+        const float *panel = packed + (size_t)p * NR * k;
+        const int c0 = p * NR;
+        const int valid = n - c0 < NR ? n - c0 : NR;
+        const __mmask16 mask0 = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1);
+        const __mmask16 mask1 = valid >= 32 ? (__mmask16)0xFFFF : valid <= 16 ? (__mmask16)0 : (__mmask16)((1u << (valid - 16)) - 1);
+        const float *b = bias + c0;
+        int start = 0;
+        for (int blk = 0; blk < blocks; blk++) {
+            const int end = (int)(((long)rows * (blk + 1)) / blocks);
+            const int mr = end - start;
+            const float *xb = x + (size_t)start * k;
+            float *yb = y + (size_t)start * ldy + c0;
+            switch (mr) {
+                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
+                CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
+                default: break;
+            }
+            start = end;
+        }
+    }
+}
+
+void ck_linear(const float *x, int rows, int k, const float *packed, int n, const float *bias,
+               float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    if (rows <= 0 || panel_begin >= panel_end) return;
+    linear_avx512(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+}
+
+#else
+
+void ck_linear(const float *x, int rows, int k, const float *packed, int n, const float *bias,
+               float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    (void)x; (void)rows; (void)k; (void)packed; (void)n; (void)bias; (void)y; (void)ldy;
+    (void)accumulate; (void)panel_begin; (void)panel_end;
+}
+
+#endif
