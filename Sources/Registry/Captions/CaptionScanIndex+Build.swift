@@ -6,7 +6,7 @@ extension CaptionScanIndex {
     /// Seed of the rotation's Gaussian matrix (fixed: an index is reproducible from the catalog).
     static let rotationSeed: UInt64 = 0xCA97_1DE5_0001_0002
     /// Rows rotated per matrix product while building.
-    static let buildBatch = 4096
+    static let buildBatch = 8192
 
     /// Writes the index of set `setID` at `revision` from the catalog: one streaming pass over the
     /// catalog (ids, fp16 rows and their mean), then codes and factors from the written rows in
@@ -80,17 +80,25 @@ extension CaptionScanIndex {
             let rows = min(buildBatch, n - start)
             var batch = Matrix<Float>(zeros: rows, d)
             var offsets = [Float](repeating: 0, count: rows)  // x·c − c·c
+            let threads = ProcessInfo.processInfo.activeProcessorCount
             mapped.withUnsafeBytes { raw in
-                batch.storage.withUnsafeMutableBufferPointer { out in
-                    let bits = (raw.baseAddress! + layout.rows + 2 * d * start).assumingMemoryBound(to: UInt16.self)
-                    for i in 0..<rows {
-                        var dot: Float = 0
-                        for j in 0..<d {
-                            let x = widen(bits[i * d + j])
-                            out[i * d + j] = x - centroid[j]
-                            dot += x * centroid[j]
+                batch.storage.withUnsafeMutableBufferPointer { outBuffer in
+                    offsets.withUnsafeMutableBufferPointer { offsetBuffer in
+                        centroid.withUnsafeBufferPointer { centroidBuffer in
+                            nonisolated(unsafe) let bits = (raw.baseAddress! + layout.rows + 2 * d * start).assumingMemoryBound(to: UInt16.self)
+                            nonisolated(unsafe) let out = outBuffer.baseAddress!, offsetOut = offsetBuffer.baseAddress!, c = centroidBuffer.baseAddress!
+                            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                                for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
+                                    var dot: Float = 0
+                                    for j in 0..<d {
+                                        let x = widen(bits[i * d + j])
+                                        out[i * d + j] = x - c[j]
+                                        dot += x * c[j]
+                                    }
+                                    offsetOut[i] = dot - centroidNorm2
+                                }
+                            }
                         }
-                        offsets[i] = dot - centroidNorm2
                     }
                 }
             }
@@ -98,24 +106,28 @@ extension CaptionScanIndex {
             var factorValues = [Float](repeating: 0, count: 4 * rows)
             var codes = [UInt8](repeating: 0, count: layout.codeBytes * rows)
             rotated.storage.withUnsafeBufferPointer { ys in
-                factorValues.withUnsafeMutableBufferPointer { f in
-                    codes.withUnsafeMutableBufferPointer { c in
-                        for i in 0..<rows {
-                            var norm2: Float = 0, l1: Float = 0
-                            let y = ys.baseAddress! + i * d, code = c.baseAddress! + i * layout.codeBytes
-                            for j in 0..<d {
-                                norm2 += y[j] * y[j]
-                                l1 += abs(y[j])
-                                if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
+                factorValues.withUnsafeMutableBufferPointer { fBuffer in
+                    codes.withUnsafeMutableBufferPointer { cBuffer in
+                        nonisolated(unsafe) let y0 = ys.baseAddress!, f = fBuffer.baseAddress!, c = cBuffer.baseAddress!
+                        nonisolated(unsafe) let offsetValues = offsets
+                        DispatchQueue.concurrentPerform(iterations: threads) { part in
+                            for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
+                                var norm2: Float = 0, l1: Float = 0
+                                let y = y0 + i * d, code = c + i * layout.codeBytes
+                                for j in 0..<d {
+                                    norm2 += y[j] * y[j]
+                                    l1 += abs(y[j])
+                                    if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
+                                }
+                                let r = norm2.squareRoot()
+                                if r > 0, l1 > 0 {
+                                    let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
+                                    f[4 * i] = r / a
+                                    f[4 * i + 1] = r * max(0, 1 - a * a).squareRoot() / a
+                                }
+                                f[4 * i + 2] = offsetValues[i]
+                                f[4 * i + 3] = r
                             }
-                            let r = norm2.squareRoot()
-                            if r > 0, l1 > 0 {
-                                let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
-                                f[4 * i] = r / a
-                                f[4 * i + 1] = r * max(0, 1 - a * a).squareRoot() / a
-                            }
-                            f[4 * i + 2] = offsets[i]
-                            f[4 * i + 3] = r
                         }
                     }
                 }
