@@ -31,6 +31,43 @@ import Testing
         #expect(hits.allSatisfy { $0.caption.contains("beach") })
     }
 
+    /// Imports index their captions for full-text search in one statement after the inserts (the
+    /// insert trigger is dropped and re-created inside the transaction): the index matches the
+    /// table after each import, and after a failed one the trigger and index are as before.
+    @Test func fullTextIndexFollowsEveryImport() throws {
+        let t = try CaptionsFixtures.goldenStore()
+        func triggers() throws -> [String] {
+            try t.store.database.read { db in try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name") }
+        }
+        func integrityCheck() throws {
+            try t.store.database.write { db in try db.execute(sql: "INSERT INTO caption_search (caption_search, rank) VALUES ('integrity-check', 1)") }
+        }
+        let before = try triggers()
+        #expect(before.contains { $0.contains("caption_search_insert") })
+        try integrityCheck()
+        // A second set, with captions that the first does not have.
+        let directory = t.root.appendingPathComponent("more")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try "a lighthouse at dusk\nzebras crossing a river\n".write(to: directory.appendingPathComponent("more.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: CaptionsFixtures.path("golden_f32.npy")), to: directory.appendingPathComponent("all.npy"))
+        #expect(throws: CaptionError.self) {  // 60 rows for 2 captions: refused, nothing changes
+            try t.store.importCaptions(file: directory.appendingPathComponent("more.txt").path, set: "more",
+                                       source: .numpy(path: directory.appendingPathComponent("all.npy").path))
+        }
+        #expect(try triggers() == before)
+        #expect(try t.store.matchCaptions("lighthouse", set: "golden").isEmpty)
+        let vectors = CaptionsScanIndexTests.numpy([[Float](repeating: 1, count: 16), (0..<16).map { Float($0) }])
+        try vectors.write(to: directory.appendingPathComponent("two.npy"))
+        let result = try t.store.importCaptions(file: directory.appendingPathComponent("more.txt").path, set: "more",
+                                                source: .numpy(path: directory.appendingPathComponent("two.npy").path))
+        #expect(result.imported == 2)
+        #expect(try triggers() == before)
+        try integrityCheck()
+        #expect(try t.store.matchCaptions("lighthouse", set: "more").map(\.caption) == ["a lighthouse at dusk"])
+        #expect(try t.store.matchCaptions("zebra", set: "more").map(\.caption) == ["zebras crossing a river"])
+        #expect(try t.store.matchCaptions("beach", set: "golden").count == 12)
+    }
+
     @Test(arguments: [
         ("npy/golden_rows_short.npy", "rows"), ("npy/golden_dim_wrong.npy", "dimension"), ("npy/golden_nan.npy", "nan"),
         ("npy/golden_inf.npy", "inf"), ("npy/golden_zero_row.npy", "zero"),
