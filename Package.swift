@@ -47,7 +47,10 @@ let package = Package(
         ),
         .target(
             name: "TextEncoder",
-            dependencies: ["Tensors", "TensorFormats", "CKernels"]
+            dependencies: ["Tensors", "TensorFormats", "CKernels"],
+            // CLIP's BPE merges (the same file as fixtures/clip/merges.txt): the tokenizer of bases without
+            // tokenizer files (CompVis SD 1.x single files).
+            resources: [.copy("Resources/clip-merges.txt")]
         ),
         .target(
             name: "CustomDiffusion",

@@ -30,6 +30,25 @@ void ck_pack_weight(const float *w, int n, int k, float *packed) {
     }
 }
 
+void ck_pack_weight_f16(const void *w, int n, int k, uint16_t *packed) {
+    const int panels = ck_panel_count(n);
+    for (int p = 0; p < panels; p++) {
+        uint16_t *panel = packed + (size_t)p * NR * k;
+        for (int k0 = 0; k0 < k; k0 += 16) {
+            const int width = k - k0 < 16 ? k - k0 : 16;
+            for (int c = 0; c < NR; c++) {
+                const int row = p * NR + c;
+                const unsigned char *src = (const unsigned char *)w + ((size_t)row * k + k0) * 2;
+                for (int t = 0; t < width; t++) {
+                    uint16_t bits = 0;
+                    if (row < n) memcpy(&bits, src + 2 * t, 2);  // the source may be unaligned (a mapped file)
+                    panel[(size_t)(k0 + t) * NR + c] = bits;
+                }
+            }
+        }
+    }
+}
+
 /// Row blocks of near-equal size ≤ MR (77 rows → 7 × 11, 13 → 7 + 6): block `b` is rows
 /// `rows·b/blocks ..< rows·(b+1)/blocks`.
 static int row_blocks(int rows) { return (rows + MR - 1) / MR; }
@@ -64,8 +83,12 @@ int ck_linear_available(void) {
 
 /// `mr` rows (a compile-time constant after inlining) × one 32-column panel; `x` is the row block
 /// packed k-major (`x[kk·mr + r]`, see `ck_pack_rows`), so its broadcasts read one sequential stream.
-KERNEL_ATTRS void block(const int mr, const float *x, int k, const float *panel, const float *bias,
+/// `half` (a constant too): the panel holds IEEE fp16 values, widened exactly to Float32 in registers
+/// (`vcvtph2ps`), so the products are those of the Float32 weights with the same values.
+KERNEL_ATTRS void block(const int mr, const int half, const float *x, int k, const void *panel, const float *bias,
                         float *y, int ldy, int accumulate, __mmask16 mask0, __mmask16 mask1) {
+    const float *panel32 = (const float *)panel;
+    const uint16_t *panel16 = (const uint16_t *)panel;
     __m512 acc0[MR], acc1[MR];
 #pragma clang loop unroll(full)
     for (int r = 0; r < mr; r++) {
@@ -73,10 +96,17 @@ KERNEL_ATTRS void block(const int mr, const float *x, int k, const float *panel,
         acc1[r] = _mm512_setzero_ps();
     }
     for (int kk = 0; kk < k; kk++) {
-        _mm_prefetch((const char *)(panel + (size_t)(kk + 16) * NR), _MM_HINT_T0);
-        _mm_prefetch((const char *)(panel + (size_t)(kk + 16) * NR + 16), _MM_HINT_T0);
-        const __m512 w0 = _mm512_load_ps(panel + (size_t)kk * NR);
-        const __m512 w1 = _mm512_load_ps(panel + (size_t)kk * NR + 16);
+        __m512 w0, w1;
+        if (half) {
+            _mm_prefetch((const char *)(panel16 + (size_t)(kk + 32) * NR), _MM_HINT_T0);
+            w0 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(panel16 + (size_t)kk * NR)));
+            w1 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(panel16 + (size_t)kk * NR + 16)));
+        } else {
+            _mm_prefetch((const char *)(panel32 + (size_t)(kk + 16) * NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(panel32 + (size_t)(kk + 16) * NR + 16), _MM_HINT_T0);
+            w0 = _mm512_load_ps(panel32 + (size_t)kk * NR);
+            w1 = _mm512_load_ps(panel32 + (size_t)kk * NR + 16);
+        }
 #pragma clang loop unroll(full)
         for (int r = 0; r < mr; r++) {
             const __m512 xv = _mm512_set1_ps(x[(size_t)kk * mr + r]);
@@ -100,14 +130,15 @@ KERNEL_ATTRS void block(const int mr, const float *x, int k, const float *panel,
     }
 }
 
-#define CASE(m) case m: block(m, xb, k, panel, b, yb, ldy, accumulate, mask0, mask1); break;
+#define CASE(m) case m: block(m, half, xb, k, panel, b, yb, ldy, accumulate, mask0, mask1); break;
 
-__attribute__((target("avx512f,fma")))
-static void linear_avx512(const float *x, int rows, int k, const float *packed, int n, const float *bias,
-                          float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+/// Every row block of the panels `panel_begin ..< panel_end`; `half` as in `block`.
+KERNEL_ATTRS void panels(const int half, const float *x, int rows, int k, const void *packed, int n, const float *bias,
+                         float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
     const int blocks = row_blocks(rows);
+    const size_t element = half ? 2 : 4;
     for (int p = panel_begin; p < panel_end; p++) {
-        const float *panel = packed + (size_t)p * NR * k;
+        const void *panel = (const char *)packed + (size_t)p * NR * k * element;
         const int c0 = p * NR;
         const int valid = n - c0 < NR ? n - c0 : NR;
         const __mmask16 mask0 = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1);
@@ -129,13 +160,37 @@ static void linear_avx512(const float *x, int rows, int k, const float *packed, 
     }
 }
 
+__attribute__((target("avx512f,fma")))
+static void linear_f32(const float *x, int rows, int k, const float *packed, int n, const float *bias,
+                       float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    panels(0, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+}
+
+__attribute__((target("avx512f,fma")))
+static void linear_f16(const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
+                       float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    panels(1, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+}
+
 void ck_linear(const float *x, int rows, int k, const float *packed, int n, const float *bias,
                float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
     if (rows <= 0 || panel_begin >= panel_end) return;
-    linear_avx512(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    linear_f32(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+}
+
+void ck_linear_f16(const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
+                   float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    if (rows <= 0 || panel_begin >= panel_end) return;
+    linear_f16(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
 }
 
 #else
+
+void ck_linear_f16(const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
+                   float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    (void)x; (void)rows; (void)k; (void)packed; (void)n; (void)bias; (void)y; (void)ldy;
+    (void)accumulate; (void)panel_begin; (void)panel_end;
+}
 
 void ck_linear(const float *x, int rows, int k, const float *packed, int n, const float *bias,
                float *y, int ldy, int accumulate, int panel_begin, int panel_end) {

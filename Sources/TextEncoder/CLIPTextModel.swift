@@ -68,19 +68,35 @@ public final class CLIPTextModel: Sendable {
         func load(_ name: String, _ shape: [Int]) throws -> [Float] {
             try Self.floats(weights, names.full(name), shape: shape)
         }
+        /// Linear weights stacked along the outputs (`[W_q; W_k; W_v]`), each `outputs × inputs`; fp16 stays fp16.
+        func linear(_ parts: [String], outputs: Int, inputs: Int) throws -> PackedLinearWeight {
+            let tensors = try parts.map { try Self.tensor(weights, names.full($0), shape: [outputs, inputs]) }
+            let stacked = [outputs * parts.count, inputs]
+            if tensors.count == 1 { return try PackedLinearWeight(tensor: tensors[0], outputs: stacked[0], inputs: inputs) }
+            guard tensors.allSatisfy({ $0.dtype == .float16 }) else {
+                return PackedLinearWeight(try tensors.flatMap { try $0.floats() }, outputs: stacked[0], inputs: inputs)
+            }
+            let bytes = ByteBuffer(unsafeUninitializedCount: tensors.reduce(0) { $0 + $1.byteCount }) { out in
+                var offset = 0
+                for tensor in tensors {
+                    tensor.bytes.withUnsafeBytes { out.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                    offset += tensor.byteCount
+                }
+            }
+            return try PackedLinearWeight(tensor: RawTensor(dtype: .float16, shape: stacked, bytes: bytes), outputs: stacked[0], inputs: inputs)
+        }
         tokenEmbedding = try load("embeddings.token_embedding.weight", [c.vocabSize, d])
         positionEmbedding = try load("embeddings.position_embedding.weight", [c.maxPositions, d])
         layers = try (0..<c.numLayers).map { i in
             let p = "encoder.layers.\(i)."
-            let qkvWeight = try ["q", "k", "v"].flatMap { try load(p + "self_attn.\($0)_proj.weight", [d, d]) }
             let qkvBias = try ["q", "k", "v"].flatMap { try load(p + "self_attn.\($0)_proj.bias", [d]) }
             return Layer(
                 norm1Weight: try load(p + "layer_norm1.weight", [d]), norm1Bias: try load(p + "layer_norm1.bias", [d]),
-                qkvWeight: PackedLinearWeight(qkvWeight, outputs: 3 * d, inputs: d), qkvBias: qkvBias,
-                outWeight: PackedLinearWeight(try load(p + "self_attn.out_proj.weight", [d, d]), outputs: d, inputs: d), outBias: try load(p + "self_attn.out_proj.bias", [d]),
+                qkvWeight: try linear(["q", "k", "v"].map { p + "self_attn.\($0)_proj.weight" }, outputs: d, inputs: d), qkvBias: qkvBias,
+                outWeight: try linear([p + "self_attn.out_proj.weight"], outputs: d, inputs: d), outBias: try load(p + "self_attn.out_proj.bias", [d]),
                 norm2Weight: try load(p + "layer_norm2.weight", [d]), norm2Bias: try load(p + "layer_norm2.bias", [d]),
-                fc1Weight: PackedLinearWeight(try load(p + "mlp.fc1.weight", [c.intermediateSize, d]), outputs: c.intermediateSize, inputs: d), fc1Bias: try load(p + "mlp.fc1.bias", [c.intermediateSize]),
-                fc2Weight: PackedLinearWeight(try load(p + "mlp.fc2.weight", [d, c.intermediateSize]), outputs: d, inputs: c.intermediateSize), fc2Bias: try load(p + "mlp.fc2.bias", [d]))
+                fc1Weight: try linear([p + "mlp.fc1.weight"], outputs: c.intermediateSize, inputs: d), fc1Bias: try load(p + "mlp.fc1.bias", [c.intermediateSize]),
+                fc2Weight: try linear([p + "mlp.fc2.weight"], outputs: d, inputs: c.intermediateSize), fc2Bias: try load(p + "mlp.fc2.bias", [d]))
         }
         finalNormWeight = try load("final_layer_norm.weight", [d])
         finalNormBias = try load("final_layer_norm.bias", [d])
@@ -123,9 +139,14 @@ public final class CLIPTextModel: Sendable {
     }
 
     static func floats(_ weights: [String: RawTensor], _ name: String, shape: [Int]) throws -> [Float] {
+        try tensor(weights, name, shape: shape).floats()
+    }
+
+    /// The tensor `name`, checked to exist, have `shape` and a floating-point dtype.
+    static func tensor(_ weights: [String: RawTensor], _ name: String, shape: [Int]) throws -> RawTensor {
         guard let tensor = weights[name] else { throw TextEncoderError.missingTensor(name: name) }
         guard tensor.shape == shape else { throw TextEncoderError.shapeMismatch(name: name, expected: shape, actual: tensor.shape) }
         guard tensor.dtype.isFloatingPoint else { throw TextEncoderError.notFloatingPoint(name: name, dtype: tensor.dtype.rawValue) }
-        return try tensor.floats()
+        return tensor
     }
 }

@@ -7,6 +7,8 @@ import TextEncoder
 /// time and 16 per call (rows concatenated, no padding), and 77-token captions one at a time and 4 per call.
 /// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine. `linear_layers` times the
 /// encoder's linear layers alone: our packed AVX-512 kernel (`PackedLinearWeight`) next to OpenBLAS `sgemm`.
+/// `fp16_weights`: the same captions with the weights stored as fp16 (the values of `model.fp16.safetensors`, kept
+/// fp16 in memory and widened in registers: same Float32 arithmetic, half the weight traffic).
 enum TextEncoderBench {
     static let suite = BenchSuite(name: "textEncoder") {
         let config = try CLIPTextConfiguration(hiddenSize: 768, intermediateSize: 3072, projectionDim: 768, numLayers: 12, numHeads: 12)
@@ -41,6 +43,10 @@ enum TextEncoderBench {
         var built: CLIPTextModel?
         let loadSeconds = try measureSeconds { built = try CLIPTextModel(configuration: config, weights: weights) }
         guard let model = built else { throw CocoaError(.coderInvalidValue) }
+        // The same weights stored as fp16 (as in `model.fp16.safetensors`): kept fp16 by the packed kernel.
+        let halfModel = try CLIPTextModel(configuration: config, weights: try weights.mapValues {
+            try RawTensor.from(floats: try $0.floats(), shape: $0.shape, as: .float16)
+        })
         weights.removeAll()
 
         func caption(_ n: Int) -> [Int32] {
@@ -53,7 +59,7 @@ enum TextEncoderBench {
         /// Median seconds per caption over 3 runs, encoding `captions` in calls of `batch`, and the process CPU
         /// seconds per caption over those runs (steadier than wall time when the machine is shared).
         var cpuPerCaption: [String: Double] = [:]
-        func perCaption(_ captions: [[Int32]], batch: Int, label: String) throws -> Double {
+        func perCaption(_ captions: [[Int32]], batch: Int, label: String, model: CLIPTextModel = model) throws -> Double {
             let cpuBefore = processCPUSeconds()
             let seconds = try medianSeconds(runs: 3) {
                 for start in stride(from: 0, to: captions.count, by: batch) {
@@ -67,9 +73,17 @@ enum TextEncoderBench {
         let shortBatch16 = try perCaption(short, batch: 16, label: "short_batch16")
         let fullBatch1 = try perCaption(full, batch: 1, label: "77_batch1")
         let fullBatch4 = try perCaption(full, batch: 4, label: "77_batch4")
+        _ = try halfModel.encode([full[0]])  // warm-up
+        let halfFigures: [String: Double] = [
+            "ms_per_caption_short_batch1": try perCaption(short, batch: 1, label: "fp16_short_batch1", model: halfModel) * 1e3,
+            "ms_per_caption_short_batch16": try perCaption(short, batch: 16, label: "fp16_short_batch16", model: halfModel) * 1e3,
+            "ms_per_caption_77_batch1": try perCaption(full, batch: 1, label: "fp16_77_batch1", model: halfModel) * 1e3,
+            "ms_per_caption_77_batch4": try perCaption(full, batch: 4, label: "fp16_77_batch4", model: halfModel) * 1e3,
+        ]
         return [
             "linear_layers": try linearFigures(),
             "model_build_ms": loadSeconds * 1e3,
+            "fp16_weights": halfFigures,
             "short_captions_mean_tokens": Double(short.map(\.count).reduce(0, +)) / Double(short.count),
             "ms_per_caption_short_batch1": shortBatch1 * 1e3,
             "ms_per_caption_short_batch16": shortBatch16 * 1e3,

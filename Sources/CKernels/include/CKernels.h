@@ -2,6 +2,7 @@
 #define CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Linear layers `Y = X·Wᵀ + b` for few rows (text-encoder sized: up to a few hundred tokens) with the
 /// weight packed once into 32-column panels, so no call repacks it (BLAS `sgemm` packs the whole weight
@@ -23,6 +24,10 @@ size_t ck_packed_weight_count(int n, int k);
 /// Packs `w` (`n × k`) into `packed` (`ck_packed_weight_count(n, k)` floats, 64-byte aligned).
 void ck_pack_weight(const float *w, int n, int k, float *packed);
 
+/// The same for IEEE fp16 weights (little-endian bits, `w` may be unaligned): `packed` holds
+/// `ck_packed_weight_count(n, k)` halves, 64-byte aligned, in the same layout.
+void ck_pack_weight_f16(const void *w, int n, int k, uint16_t *packed);
+
 /// Number of 32-column panels of an `n`-output weight.
 int ck_panel_count(int n);
 
@@ -34,6 +39,12 @@ void ck_pack_rows(const float *x, int rows, int k, float *packed);
 /// `panel_begin ..< panel_end` (columns `32·panel_begin ..< min(32·panel_end, n)`).
 void ck_linear(const float *xpacked, int rows, int k, const float *packed, int n, const float *bias,
                float *y, int ldy, int accumulate, int panel_begin, int panel_end);
+
+/// `ck_linear` with an fp16 packed weight: each half is widened exactly to Float32 in registers, so the
+/// result equals `ck_linear` on the Float32 values of the same weights, bit for bit, at half the memory
+/// traffic (a forward pass of few rows streams every weight from memory once).
+void ck_linear_f16(const float *xpacked, int rows, int k, const uint16_t *packed, int n, const float *bias,
+                   float *y, int ldy, int accumulate, int panel_begin, int panel_end);
 
 /// Causal multi-head self-attention of one sequence for heads `head_begin ..< head_end` (CLIP text
 /// transformer): `qkv` is `n × 3d` (`[Q | K | V]` per row, head `h` at columns `h·dh ..< (h+1)·dh` of
