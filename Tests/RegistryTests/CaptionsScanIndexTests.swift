@@ -156,6 +156,19 @@ import Testing
         }
     }
 
+    @Test func buildsRemoveStaleFiles() throws {
+        let (t, queries) = try Self.clusteredStore(d: 8, n: 50)
+        let directory = t.root.appendingPathComponent("cache/captions")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let old = directory.appendingPathComponent("set-1-r1.cidx.tmp-1-2"), fresh = directory.appendingPathComponent("set-1-r1.cidx.tmp-3-4")
+        let otherRevision = directory.appendingPathComponent("set-1-r0.cidx"), otherSet = directory.appendingPathComponent("set-2-r0.cidx")
+        for url in [old, fresh, otherRevision, otherSet] { try Data([1, 2, 3]).write(to: url) }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: old.path)
+        _ = try t.store.searchCaptions(vector: queries[0], set: "s", threshold: -1, limit: 5)  // builds set-1-r1.cidx
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
+        #expect(names == ["set-1-r1.cidx", "set-1-r1.cidx.tmp-3-4", "set-2-r0.cidx"])
+    }
+
     @Test func sideFileThatDisagreesWithTheCatalogIsRebuilt() throws {
         let (t, queries) = try Self.clusteredStore()
         let exact = try Self.exact(t, queries[1])

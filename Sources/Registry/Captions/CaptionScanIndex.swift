@@ -31,10 +31,10 @@ import GRDB
 ///
 /// File layout (little-endian, sections 64-byte aligned): a 128-byte header — `"CAPIDX03"`, UInt64
 /// count n, dimension d, set id, revision, code bytes per row (d/8 rounded up to 8), rotation seed,
-/// FNV-1a 64 checksum of the header's first 56 bytes, the rotation and the centroid; then `P`
-/// (d × d Float32, row-major), `c` (d Float32), the caption ids (n Int64), the factors (n × 4
-/// Float32: f_dot, f_err, f_add, r), the codes (n × codeBytes; bit j of byte k is dimension
-/// 8k + j), the embeddings (n × d fp16, as in the catalog). A file whose size, header or checksum
+/// FNV-1a 64 checksum (over 64-bit words) of the header's first 56 bytes, the rotation and the
+/// centroid; then `P` (d × d Float32, row-major), `c` (d Float32), the caption ids (n Int64), the
+/// factors (n × 4 Float32: f_dot, f_err, f_add, r), the codes (n × codeBytes; bit j of byte k is
+/// dimension 8k + j), the embeddings (n × d fp16, as in the catalog). A file whose size, header or checksum
 /// disagrees is refused (`init` throws) and rebuilt.
 final class CaptionScanIndex: @unchecked Sendable {
     // `@unchecked Sendable`: the mapping is read-only and never mutated after init.
@@ -101,11 +101,19 @@ final class CaptionScanIndex: @unchecked Sendable {
         self.revision = revision
     }
 
-    /// FNV-1a 64 over the header's first 56 bytes, the rotation and the centroid.
+    /// FNV-1a 64 over the 64-bit little-endian words of the header's first 56 bytes, the rotation
+    /// and the centroid (each section's length is a multiple of 4; a trailing half word is zero-padded).
     static func checksum(_ base: UnsafeRawPointer, layout: Layout) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         func mix(_ range: Range<Int>) {
-            for offset in range { hash = (hash ^ UInt64(base.load(fromByteOffset: offset, as: UInt8.self))) &* 0x0000_0100_0000_01B3 }
+            var offset = range.lowerBound
+            while offset + 8 <= range.upperBound {
+                hash = (hash ^ UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) &* 0x0000_0100_0000_01B3
+                offset += 8
+            }
+            if offset < range.upperBound {
+                hash = (hash ^ UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))) &* 0x0000_0100_0000_01B3
+            }
         }
         mix(0..<56)
         mix(layout.rotation..<(layout.rotation + 4 * layout.dimension * layout.dimension))

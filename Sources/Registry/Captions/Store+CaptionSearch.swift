@@ -110,10 +110,17 @@ extension Store {
             return index
         }
         try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, database: database)
-        // Older revisions of this set are stale now.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        where name.hasPrefix("set-\(setID)-r") && name.hasSuffix(".cidx") && name != "set-\(setID)-r\(revision).cidx" {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        // Older revisions of this set are stale now, and so are temporary files of builds that died
+        // (more than an hour old: a build of 1M captions takes well under a minute).
+        let stale = Date().addingTimeInterval(-3600)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("set-\(setID)-r") {
+            let url = directory.appendingPathComponent(name)
+            if name.contains(".cidx.tmp-") {
+                let modified = (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate]) as? Date
+                if let modified, modified < stale { try? FileManager.default.removeItem(at: url) }
+            } else if name.hasSuffix(".cidx"), name != "set-\(setID)-r\(revision).cidx" {
+                try? FileManager.default.removeItem(at: url)
+            }
         }
         guard let index = try CaptionScanIndex(path: path, setID: setID, revision: revision) else {
             throw CaptionError.scanIndex(path: path, reason: "missing right after it was built")
