@@ -111,6 +111,18 @@ import Testing
         }
     }
 
+    /// The scan's fp16 widening (scalar and 4 lanes) equals `HalfPrecision` for every finite fp16.
+    @Test func widenIsExactForFiniteValues() {
+        var mismatches = 0
+        for bits in 0...UInt16.max where bits & 0x7C00 != 0x7C00 {
+            let expected = HalfPrecision.float(fromFloat16Bits: bits).bitPattern
+            if CaptionScanIndex.widen(bits.littleEndian).bitPattern != expected { mismatches += 1 }
+            let lanes = CaptionScanIndex.widen(SIMD4(repeating: bits.littleEndian))
+            if lanes[0].bitPattern != expected || lanes[3].bitPattern != expected { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func rotationIsOrthogonal() throws {
         let p = try CaptionScanIndex.randomRotation(dimension: 48, seed: 3)
         for i in 0..<48 {
