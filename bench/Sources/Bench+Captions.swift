@@ -11,14 +11,19 @@ import Registry
 /// stored fp16 vectors (a result within 1e-6 of the 200th exact similarity counts: ties summed in another order;
 /// `recall_at_200_strict_min` without that, and misses are described on stderr), the first pass's bytes per query (1-bit codes + factors) / median time (effective
 /// bandwidth), and the machine's read bandwidth (a 1 GiB sum with 1 and 2 threads) for the scan's floor.
-/// `CAPTIONS_BENCH_SIZES=100000` limits the sizes.
+/// `CAPTIONS_BENCH_SIZES=100000` limits the sizes. `CAPTIONS_BENCH_DATA=aniso` uses CLIP-like anisotropic data
+/// instead (files `captions-aniso-N…`, figures under `aniso-N`): `x = normalize(0.632·m + 0.7·l + 0.33·e)` with one
+/// common direction `m` (mean cosine between captions ≈ 0.4, as CLIP text embeddings have a strong common
+/// component), `l` a unit vector in a 32-dimensional latent space with decaying variances (a continuum, no
+/// clusters: the 200th best similarity has many captions close to it) and `e` unit noise; queries alike.
 enum CaptionsBench {
     static let dimension = 768
 
     static let suite = BenchSuite(name: "captions") {
         let sizes = ProcessInfo.processInfo.environment["CAPTIONS_BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [100_000, 1_000_000]
         var figures: [String: Any] = ["read_sum_1GiB_GBps": readBandwidth()]
-        for n in sizes { figures["\(n)"] = try run(n: n) }
+        let aniso = ProcessInfo.processInfo.environment["CAPTIONS_BENCH_DATA"] == "aniso"
+        for n in sizes { figures[aniso ? "aniso-\(n)" : "\(n)"] = try run(n: n, aniso: aniso) }
         return figures
     }
 
@@ -47,26 +52,41 @@ enum CaptionsBench {
     }
 
     /// Writes `captions-N.txt`, `captions-N.npy` (float16) and `captions-N-queries.npy` (float32) once.
-    static func generate(n: Int, directory: URL) throws -> (text: URL, npy: URL, queries: [[Float]]) {
+    static func generate(n: Int, directory: URL, aniso: Bool = false) throws -> (text: URL, npy: URL, queries: [[Float]]) {
         let d = dimension
-        let text = directory.appendingPathComponent("captions-\(n).txt"), npy = directory.appendingPathComponent("captions-\(n).npy")
-        let queriesURL = directory.appendingPathComponent("captions-\(n)-queries.npy")
+        let name = aniso ? "captions-aniso-\(n)" : "captions-\(n)"
+        let text = directory.appendingPathComponent("\(name).txt"), npy = directory.appendingPathComponent("\(name).npy")
+        let queriesURL = directory.appendingPathComponent("\(name)-queries.npy")
         var g = Generator(state: 42)
         let clusters = max(1, n / 500)
-        let centres = (0..<clusters).map { _ in g.unit(d) }
-        let queries = (0..<20).map { q in g.around(centres[(q * 7919) % clusters], spread: 0.3) }
+        let centres = aniso ? [] : (0..<clusters).map { _ in g.unit(d) }
+        // Anisotropic data: a common direction, 32 latent directions with decaying scales, noise.
+        let common = g.unit(d), latent = (0..<32).map { _ in g.unit(d) }
+        func anisotropic(_ g: inout Generator) -> [Float] {
+            var l = [Float](repeating: 0, count: d)
+            for (k, b) in latent.enumerated() {
+                let z = g.gaussian() / (1 + Float(k) / 4).squareRoot()
+                for j in 0..<d { l[j] += z * b[j] }
+            }
+            let ln = l.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let e = g.unit(d)
+            let x = (0..<d).map { 0.632 * common[$0] + 0.7 * l[$0] / ln + 0.33 * e[$0] }
+            let norm = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return x.map { $0 / norm }
+        }
+        let queries = aniso ? (0..<20).map { _ in anisotropic(&g) } : (0..<20).map { q in g.around(centres[(q * 7919) % clusters], spread: 0.3) }
         if !FileManager.default.fileExists(atPath: npy.path) {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: text.path, contents: nil)
-            FileManager.default.createFile(atPath: npy.path + ".tmp", contents: nil)
+            _ = FileManager.default.createFile(atPath: text.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: npy.path + ".tmp", contents: nil)
             guard let th = FileHandle(forWritingAtPath: text.path), let nh = FileHandle(forWritingAtPath: npy.path + ".tmp") else {
                 throw CaptionError.io(path: npy.path, reason: "cannot create")
             }
             try nh.write(contentsOf: header(descr: "<f2", rows: n, cols: d))
             var textChunk = Data(), rowChunk = Data()
             for i in 0..<n {
-                textChunk += Data("generated caption \(i) of cluster \(i % clusters)\n".utf8)
-                for v in g.around(centres[i % clusters], spread: 0.45) {
+                textChunk += Data(aniso ? "generated caption \(i)\n".utf8 : "generated caption \(i) of cluster \(i % clusters)\n".utf8)
+                for v in aniso ? anisotropic(&g) : g.around(centres[i % clusters], spread: 0.45) {
                     withUnsafeBytes(of: HalfPrecision.float16Bits(from: v).littleEndian) { rowChunk.append(contentsOf: $0) }
                 }
                 if rowChunk.count >= 1 << 24 { try nh.write(contentsOf: rowChunk); try th.write(contentsOf: textChunk); rowChunk = Data(); textChunk = Data() }
@@ -115,14 +135,14 @@ enum CaptionsBench {
         return figures
     }
 
-    static func run(n: Int) throws -> [String: Any] {
+    static func run(n: Int, aniso: Bool) throws -> [String: Any] {
         let d = dimension
         let out = URL(fileURLWithPath: "bench/out/captions", isDirectory: true)
         FileHandle.standardError.write(Data("captions: generating \(n)…\n".utf8))
-        let (text, npy, queries) = try generate(n: n, directory: out)
+        let (text, npy, queries) = try generate(n: n, directory: out, aniso: aniso)
         // CAPTIONS_BENCH_KEEP=1 keeps the store (and its index) under bench/out/captions/store-N and reuses it.
         let keep = ProcessInfo.processInfo.environment["CAPTIONS_BENCH_KEEP"] == "1"
-        let root = keep ? out.appendingPathComponent("store-\(n)")
+        let root = keep ? out.appendingPathComponent(aniso ? "store-aniso-\(n)" : "store-\(n)")
             : FileManager.default.temporaryDirectory.appendingPathComponent("captions-bench-\(UUID().uuidString)")
         let reuse = keep && FileManager.default.fileExists(atPath: root.appendingPathComponent("cache/captions").path)
         defer { if !keep { try? FileManager.default.removeItem(at: root) } }

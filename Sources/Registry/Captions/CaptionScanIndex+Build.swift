@@ -109,7 +109,7 @@ extension CaptionScanIndex {
                 factorValues.withUnsafeMutableBufferPointer { fBuffer in
                     codes.withUnsafeMutableBufferPointer { cBuffer in
                         nonisolated(unsafe) let y0 = ys.baseAddress!, f = fBuffer.baseAddress!, c = cBuffer.baseAddress!
-                        nonisolated(unsafe) let offsetValues = offsets
+                        let offsetValues = offsets
                         DispatchQueue.concurrentPerform(iterations: threads) { part in
                             for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
                                 var norm2: Float = 0, l1: Float = 0
