@@ -84,10 +84,11 @@ extension CaptionScanIndex {
     }
 
     /// Rows whose similarity upper bounds reach both `threshold` and the `limit`-th largest lower
-    /// bound of the set, at most `maxCandidates` (the highest upper bounds). Two passes, each split
-    /// over `threads`: the sign filter's bounds for every row (its lower bounds set the bar), then
-    /// the RaBitQ bounds of the rows whose sign-filter upper bound reaches the bar (raising it).
-    func candidates(query: [Float], threshold: Float, limit: Int, maxCandidates: Int, threads: Int) -> [Candidate] {
+    /// bound of the set (unordered). Two passes, each split over `threads`: the sign filter's bounds
+    /// for every row (its lower bounds set the bar, and so do the exact similarities of the rows with
+    /// the best of them), then the RaBitQ bounds of the rows whose sign-filter upper bound reaches
+    /// the bar (raising it).
+    func candidates(query: [Float], threshold: Float, limit: Int, threads: Int) -> [Candidate] {
         guard count > 0, query.count == dimension, limit > 0 else { return [] }
         let codeBytes = layout.codeBytes, words = codeBytes / 8
         let prepared = prepare(query: query)
@@ -99,9 +100,12 @@ extension CaptionScanIndex {
         lowers.initialize(repeating: [], count: parts)
         nonisolated(unsafe) let kept = UnsafeMutablePointer<[Candidate]>.allocate(capacity: parts)
         kept.initialize(repeating: [], count: parts)
+        nonisolated(unsafe) let seeds = UnsafeMutablePointer<[Int]>.allocate(capacity: parts)
+        seeds.initialize(repeating: [], count: parts)
         defer {
             lowers.deinitialize(count: parts); lowers.deallocate()
             kept.deinitialize(count: parts); kept.deallocate()
+            seeds.deinitialize(count: parts); seeds.deallocate()
         }
         func bar(_ floor: Float) -> Float {
             var heap = FloatTopHeap(capacity: limit)
@@ -139,15 +143,21 @@ extension CaptionScanIndex {
                                 let offset = f[2] + base, radius = f[3] * queryNorm
                                 out[row] = offset + radius * cosUpper[h] + slack
                                 let lower = offset + radius * cosLower[h] - slack
-                                if lower > heap.minimum || !heap.isFull { heap.insert(lower) }
+                                if lower > heap.minimum || !heap.isFull { heap.insert(lower, row: row) }
                             }
                             lowers[part] = heap.items
+                            seeds[part] = heap.rows
                         }
                     }
                 }
             }
         }
-        let firstBar = bar(threshold)
+        // The rows with the best sign-filter lower bounds, scored exactly: the limit-th best of those
+        // exact similarities is a bar too, usually far tighter (no later row below it can enter).
+        let seedRows = (0..<parts).flatMap { seeds[$0] }
+        var seedHeap = FloatTopHeap(capacity: limit)
+        for similarity in exactSimilarities(query: query, rows: seedRows, threads: threads) { seedHeap.insert(similarity) }
+        let firstBar = max(bar(threshold), seedHeap.isFull ? seedHeap.minimum : -.infinity)
         // Pass 2: RaBitQ bounds of the rows that pass the sign filter.
         uppers.withUnsafeBufferPointer { upperBuffer in
             prepared.lut.withUnsafeBufferPointer { lutBuffer in
@@ -190,10 +200,6 @@ extension CaptionScanIndex {
         let finalBar = bar(firstBar)
         var result: [Candidate] = []
         for part in 0..<parts { result += kept[part].lazy.filter { $0.upper >= finalBar } }
-        if result.count > maxCandidates {
-            result.sort { $0.upper > $1.upper }
-            result.removeLast(result.count - maxCandidates)
-        }
         return result
     }
 
@@ -264,35 +270,44 @@ extension CaptionScanIndex {
     }
 }
 
-/// The `capacity` highest values seen (a binary min-heap: the root is the lowest kept).
+/// The `capacity` highest values seen, with an optional row each (a binary min-heap: the root is the lowest kept).
 struct FloatTopHeap {
     let capacity: Int
     private(set) var items: [Float] = []
+    private(set) var rows: [Int] = []
 
     init(capacity: Int) {
         self.capacity = capacity
         items.reserveCapacity(min(capacity, 1 << 16))
+        rows.reserveCapacity(min(capacity, 1 << 16))
     }
 
     var isFull: Bool { items.count >= capacity }
     var minimum: Float { items.first ?? -.infinity }
 
-    /// Inserts `value` if it is among the highest; returns whether it was kept.
+    private mutating func swap(_ i: Int, _ j: Int) {
+        items.swapAt(i, j)
+        rows.swapAt(i, j)
+    }
+
+    /// Inserts `value` (of `row`) if it is among the highest; returns whether it was kept.
     @discardableResult
-    mutating func insert(_ value: Float) -> Bool {
+    mutating func insert(_ value: Float, row: Int = -1) -> Bool {
         if items.count < capacity {
             items.append(value)
+            rows.append(row)
             var i = items.count - 1
             while i > 0 {
                 let parent = (i - 1) / 2
                 guard items[i] < items[parent] else { break }
-                items.swapAt(i, parent)
+                swap(i, parent)
                 i = parent
             }
             return true
         }
         guard value > items[0] else { return false }
         items[0] = value
+        rows[0] = row
         var i = 0
         while true {
             let l = 2 * i + 1, r = l + 1
@@ -300,7 +315,7 @@ struct FloatTopHeap {
             if l < items.count, items[l] < items[smallest] { smallest = l }
             if r < items.count, items[r] < items[smallest] { smallest = r }
             if smallest == i { break }
-            items.swapAt(i, smallest)
+            swap(i, smallest)
             i = smallest
         }
         return true

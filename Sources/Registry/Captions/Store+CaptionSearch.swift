@@ -16,7 +16,8 @@ extension Store {
     /// re-ranked exactly. A caption that belongs in the results is dropped only if one of its two
     /// bounds fails (probability ≈ 6·10⁻⁵ for the sign filter's Hoeffding bound and ≈ 6·10⁻⁷ for
     /// the RaBitQ bound, per caption over the random rotation; see `CaptionScanIndex`), or if more
-    /// than `maxCaptionCandidates(limit)` captions pass (then the highest upper bounds are re-ranked).
+    /// than `maxCaptionCandidates(limit)` captions would be re-ranked (they are, by decreasing upper
+    /// bound, until the next one is below the `limit`-th exact similarity found: often far fewer).
     /// The same holds for the threshold: a caption at or above it is missed only if a bound fails.
     /// The last results' embeddings are checked against the catalog; a side file that disagrees is
     /// rebuilt and the search repeated.
@@ -61,13 +62,24 @@ extension Store {
     /// file differs from the catalog's.
     private func search(_ index: CaptionScanIndex, query: [Float], threshold: Float, limit: Int) throws -> [CaptionMatch]? {
         let threads = ProcessInfo.processInfo.activeProcessorCount
-        let candidates = index.candidates(query: query, threshold: threshold, limit: limit,
-                                          maxCandidates: Self.maxCaptionCandidates(limit: limit), threads: threads)
-        let rows = candidates.map(\.row)
-        let similarities = index.exactSimilarities(query: query, rows: rows, threads: threads)
+        // Re-ranking by decreasing upper bound, in chunks, until the next upper bound is below the
+        // limit-th exact similarity found so far (or the threshold): no later candidate can enter.
+        var candidates = index.candidates(query: query, threshold: threshold, limit: limit, threads: threads)
+        candidates.sort { $0.upper > $1.upper }
         var scored: [(similarity: Float, id: Int64, row: Int)] = []
-        for (k, row) in rows.enumerated() where similarities[k] >= threshold {
-            scored.append((similarities[k], index.id(at: row), row))
+        var best = FloatTopHeap(capacity: limit)
+        var position = 0, bar = threshold
+        let budget = min(candidates.count, Self.maxCaptionCandidates(limit: limit))
+        while position < budget, candidates[position].upper >= bar {
+            let end = min(budget, position + max(1024, limit))
+            let rows = candidates[position..<end].map(\.row)
+            let similarities = index.exactSimilarities(query: query, rows: rows, threads: threads)
+            for (k, row) in rows.enumerated() where similarities[k] >= threshold {
+                scored.append((similarities[k], index.id(at: row), row))
+                best.insert(similarities[k])
+            }
+            if best.isFull { bar = max(threshold, best.minimum) }
+            position = end
         }
         scored.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.id < $1.id }
         return try database.read { db -> [CaptionMatch]? in
