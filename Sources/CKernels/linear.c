@@ -13,41 +13,30 @@ int ck_panel_count(int n) { return (n + NR - 1) / NR; }
 
 size_t ck_packed_weight_count(int n, int k) { return (size_t)ck_panel_count(n) * NR * (size_t)k; }
 
-void ck_pack_weight(const float *w, int n, int k, float *packed) {
-    // A transpose of 32 × k row blocks, 16 columns at a time: each source row contributes one cache
-    // line, and the 16 destination rows (2 KB) stay in L1.
+/// A transpose of 32 × k row blocks, 16 columns at a time: each source row contributes one cache line,
+/// and the 16 destination rows (2 KB) stay in L1. `element` (4 or 2 bytes, a constant once inlined);
+/// the source may be unaligned (a mapped file), hence the byte copies.
+static inline __attribute__((always_inline)) void pack(const void *w, int n, int k, void *packed, const size_t element) {
     const int panels = ck_panel_count(n);
     for (int p = 0; p < panels; p++) {
-        float *panel = packed + (size_t)p * NR * k;
+        unsigned char *panel = (unsigned char *)packed + (size_t)p * NR * k * element;
         for (int k0 = 0; k0 < k; k0 += 16) {
             const int width = k - k0 < 16 ? k - k0 : 16;
             for (int c = 0; c < NR; c++) {
                 const int row = p * NR + c;
-                const float *src = w + (size_t)row * k + k0;
-                for (int t = 0; t < width; t++) panel[(size_t)(k0 + t) * NR + c] = row < n ? src[t] : 0.0f;
-            }
-        }
-    }
-}
-
-void ck_pack_weight_f16(const void *w, int n, int k, uint16_t *packed) {
-    const int panels = ck_panel_count(n);
-    for (int p = 0; p < panels; p++) {
-        uint16_t *panel = packed + (size_t)p * NR * k;
-        for (int k0 = 0; k0 < k; k0 += 16) {
-            const int width = k - k0 < 16 ? k - k0 : 16;
-            for (int c = 0; c < NR; c++) {
-                const int row = p * NR + c;
-                const unsigned char *src = (const unsigned char *)w + ((size_t)row * k + k0) * 2;
+                const unsigned char *src = (const unsigned char *)w + ((size_t)row * k + k0) * element;
                 for (int t = 0; t < width; t++) {
-                    uint16_t bits = 0;
-                    if (row < n) memcpy(&bits, src + 2 * t, 2);  // the source may be unaligned (a mapped file)
-                    panel[(size_t)(k0 + t) * NR + c] = bits;
+                    unsigned char *out = panel + ((size_t)(k0 + t) * NR + c) * element;
+                    if (row < n) memcpy(out, src + t * element, element); else memset(out, 0, element);
                 }
             }
         }
     }
 }
+
+void ck_pack_weight(const float *w, int n, int k, float *packed) { pack(w, n, k, packed, sizeof(float)); }
+
+void ck_pack_weight_f16(const void *w, int n, int k, uint16_t *packed) { pack(w, n, k, packed, sizeof(uint16_t)); }
 
 /// Row blocks of near-equal size ≤ MR (77 rows → 7 × 11, 13 → 7 + 6): block `b` is rows
 /// `rows·b/blocks ..< rows·(b+1)/blocks`.
