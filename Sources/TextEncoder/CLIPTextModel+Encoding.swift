@@ -90,6 +90,7 @@ extension CLIPTextModel {
             : TransformerKernels.layerNorm(capturedState, rows: total, width: d, weight: finalNormWeight, bias: finalNormBias, eps: c.layerNormEps)
 
         var outputs: [CLIPTextOutput] = []
+        let noBias = [Float](repeating: 0, count: textProjection == nil ? 0 : c.projectionDim)
         for (s, ids) in batch.enumerated() {
             let span = spans[s]
             let at = span.lowerBound + Self.poolingIndex(ids, eosTokenID: c.eosTokenID)
@@ -98,9 +99,7 @@ extension CLIPTextModel {
             var embedding: [Float]?
             if let textProjection {
                 var projected = [Float](repeating: 0, count: c.projectionDim)
-                TransformerKernels.linear(pooled, rows: 1, inputs: d, weight: textProjection,
-                                          bias: [Float](repeating: 0, count: c.projectionDim), outputs: c.projectionDim,
-                                          into: &projected, accumulate: false)
+                TransformerKernels.linear(pooled, rows: 1, weight: textProjection, bias: noBias, into: &projected, accumulate: false)
                 let norm = Float(projected.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot())
                 projection = projected
                 embedding = norm > 0 ? projected.map { $0 / norm } : projected

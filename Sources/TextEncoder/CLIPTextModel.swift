@@ -52,7 +52,7 @@ public final class CLIPTextModel: Sendable {
     let layers: [Layer]
     let finalNormWeight: [Float], finalNormBias: [Float]
     /// `projectionDim × d` (`text_projection.weight`, no bias), if present.
-    let textProjection: [Float]?
+    let textProjection: PackedLinearWeight?
 
     /// Whether the weights hold `text_projection` (a `CLIPTextModelWithProjection`).
     public var hasProjection: Bool { textProjection != nil }
@@ -101,7 +101,8 @@ public final class CLIPTextModel: Sendable {
         finalNormWeight = try load("final_layer_norm.weight", [d])
         finalNormBias = try load("final_layer_norm.bias", [d])
         if weights[WeightNames.projection] != nil {
-            textProjection = try Self.floats(weights, WeightNames.projection, shape: [c.projectionDim, d])
+            textProjection = try PackedLinearWeight(tensor: Self.tensor(weights, WeightNames.projection, shape: [c.projectionDim, d]),
+                                                    outputs: c.projectionDim, inputs: d)
         } else {
             textProjection = nil
         }

@@ -3,33 +3,11 @@ import Dispatch
 import Foundation
 import Tensors
 
-/// The transformer's building blocks on row-major Float32 buffers: linear layers through BLAS `sgemm`
-/// (`Float.gemm` in Tensors), layer norm, activations, causal multi-head attention.
+/// The transformer's building blocks on row-major Float32 buffers: linear layers (`PackedLinearWeight`: our packed
+/// kernel, or BLAS `sgemm`), layer norm, activations, causal multi-head attention.
 enum TransformerKernels {
-    /// `y ← (accumulate ? y : 0) + x·Wᵀ + b` for `rows` rows: `x` is `rows × inputs`, `W` is `outputs × inputs`
-    /// (a PyTorch `Linear` weight), `y` is `rows × outputs`.
-    static func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float], outputs: Int,
-                       into y: inout [Float], accumulate: Bool) {
-        y.withUnsafeMutableBufferPointer { py in
-            for r in 0..<rows {
-                let row = py.baseAddress! + r * outputs
-                if accumulate {
-                    for j in 0..<outputs { row[j] += bias[j] }
-                } else {
-                    for j in 0..<outputs { row[j] = bias[j] }
-                }
-            }
-            x.withUnsafeBufferPointer { px in
-                weight.withUnsafeBufferPointer { pw in
-                    Float.gemm(transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs, alpha: 1,
-                               a: px.baseAddress!, lda: inputs, b: pw.baseAddress!, ldb: inputs,
-                               beta: 1, c: py.baseAddress!, ldc: outputs)
-                }
-            }
-        }
-    }
-
-    /// The same with a `PackedLinearWeight` (the encoder layers' projections and MLP).
+    /// `y ← (accumulate ? y : 0) + x·Wᵀ + b` for `rows` rows: `x` is `rows × inputs`, `W` (a PyTorch `Linear`
+    /// weight, `outputs × inputs`) in the form `PackedLinearWeight` keeps it, `y` is `rows × outputs`.
     static func linear(_ x: [Float], rows: Int, weight: PackedLinearWeight, bias: [Float], into y: inout [Float], accumulate: Bool) {
         x.withUnsafeBufferPointer { px in
             bias.withUnsafeBufferPointer { pb in
