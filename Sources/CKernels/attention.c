@@ -1,5 +1,6 @@
 // Causal self-attention of one sequence, one head at a time; see CKernels.h.
 #include "CKernels.h"
+#include "masks.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -25,12 +26,11 @@ ATTRS static inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_scalef_ps(y, n);
 }
 
-static inline __mmask16 tail_mask(int count) { return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1); }
 
 ATTRS static float dot(const float *a, const float *b, int count) {
     __m512 acc = _mm512_setzero_ps();
     for (int t = 0; t < count; t += 16) {
-        const __mmask16 m = tail_mask(count - t);
+        const __mmask16 m = ck_tail_mask(count - t);
         acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + t), _mm512_maskz_loadu_ps(m, b + t), acc);
     }
     return _mm512_reduce_add_ps(acc);
@@ -48,7 +48,7 @@ ATTRS static void head(const float *qkv, int n, int d, int dh, int h, float scal
         __m512 total = _mm512_setzero_ps();
         const __m512 mv = _mm512_set1_ps(m);
         for (int j = 0; j <= i; j += 16) {
-            const __mmask16 mask = tail_mask(i + 1 - j);
+            const __mmask16 mask = ck_tail_mask(i + 1 - j);
             const __m512 e = _mm512_maskz_mov_ps(mask, exp_nonpositive(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, s + j), mv)));
             _mm512_mask_storeu_ps(s + j, mask, e);
             total = _mm512_add_ps(total, e);
@@ -56,7 +56,7 @@ ATTRS static void head(const float *qkv, int n, int d, int dh, int h, float scal
         const float inv = 1.0f / _mm512_reduce_add_ps(total);
         // O_i = Σ_j p_j v_j, 16 output columns at a time.
         for (int t = 0; t < dh; t += 16) {
-            const __mmask16 mask = tail_mask(dh - t);
+            const __mmask16 mask = ck_tail_mask(dh - t);
             __m512 o = _mm512_setzero_ps();
             for (int j = 0; j <= i; j++) {
                 o = _mm512_fmadd_ps(_mm512_set1_ps(s[j]), _mm512_maskz_loadu_ps(mask, qkv + (size_t)j * stride + 2 * d + h * dh + t), o);

@@ -2,6 +2,7 @@
 // columns (mr ≤ 12: 24 accumulators), K fully inside the kernel, the weight panel streamed once per
 // row block and X read as broadcasts.
 #include "CKernels.h"
+#include "masks.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -137,8 +138,7 @@ KERNEL_ATTRS void panels(const int half, const float *x, int rows, int k, const 
         const void *panel = (const char *)packed + (size_t)p * NR * k * element;
         const int c0 = p * NR;
         const int valid = n - c0 < NR ? n - c0 : NR;
-        const __mmask16 mask0 = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1);
-        const __mmask16 mask1 = valid >= 32 ? (__mmask16)0xFFFF : valid <= 16 ? (__mmask16)0 : (__mmask16)((1u << (valid - 16)) - 1);
+        const __mmask16 mask0 = ck_tail_mask(valid), mask1 = ck_tail_mask(valid - 16);
         const float *b = bias + c0;
         int start = 0;
         for (int blk = 0; blk < blocks; blk++) {
