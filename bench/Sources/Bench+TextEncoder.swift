@@ -134,13 +134,6 @@ extension TextEncoderBench {
     }
 }
 
-/// User + system CPU seconds of this process so far (all threads).
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
 extension SplitMix64 {
     /// Uniform in [−1, 1).
     mutating func nextSymmetric() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }

@@ -33,3 +33,15 @@ func medianSeconds(runs: Int, _ body: () throws -> Void) rethrows -> Double {
     times.sort()
     return times[times.count / 2]
 }
+
+/// User + system CPU seconds of this process so far (all threads).
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_utime.seconds + usage.ru_stime.seconds
+}
+
+extension timeval {
+    /// The interval in seconds (as `rusage` reports CPU times).
+    var seconds: Double { Double(tv_sec) + Double(tv_usec) / 1e6 }
+}

@@ -98,8 +98,8 @@ struct ChildProcess {
             stdout: FileManager.default.contents(atPath: outPath) ?? Data(),
             stderr: FileManager.default.contents(atPath: errPath) ?? Data(),
             seconds: seconds,
-            userSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
-            systemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
+            userSeconds: usage.ru_utime.seconds,
+            systemSeconds: usage.ru_stime.seconds,
             maxRSSBytes: Int(usage.ru_maxrss) * 1024)
         if check, exitStatus != 0 {
             throw Failure.exit(command: ([executable] + arguments).joined(separator: " "), status: exitStatus,
