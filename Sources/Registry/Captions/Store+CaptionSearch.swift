@@ -139,12 +139,12 @@ extension Store {
         try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, database: database)
         // Older revisions of this set are stale now, and so are temporary files of builds that died
         // (more than an hour old: a build of 1M captions takes well under a minute).
-        let stale = Date().addingTimeInterval(-3600)
+        let abandoned = Date().addingTimeInterval(-3600)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("set-\(setID)-r") {
             let url = directory.appendingPathComponent(name)
             if name.contains(".cidx.tmp-") {
                 let modified = (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate]) as? Date
-                if let modified, modified < stale { try? FileManager.default.removeItem(at: url) }
+                if let modified, modified < abandoned { try? FileManager.default.removeItem(at: url) }
             } else if name.hasSuffix(".cidx"), name != "set-\(setID)-r\(revision).cidx" {
                 try? FileManager.default.removeItem(at: url)
             }
