@@ -93,19 +93,11 @@ extension Store {
     /// exact rank-s update for LoRA, plus every (renamed) token's embedding.
     func exportComposition(baseID: Int64, updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)],
                            tokens: [ConceptCheckpoint.Token], format: ExportFormat, to directory: URL) throws -> ExportResult {
-        let baseLayers = try database.read { db in try Store.baseLayers(baseID: baseID, in: db) }
-        var layers: [ExportLayer] = []
-        for layer in baseLayers {
-            for projection in Projection.allCases {
-                let key = LayerKey(layer: layer.name, projection: projection)
-                guard let update = updates[key] else { throw RegistryError.catalog("composition lacks layer \(key)") }
-                let delta = try CompressedDelta(storage: .factors(up: update.up.rawTensor(), down: update.down.rawTensor()),
-                                                rows: layer.outFeatures, cols: layer.inFeatures, rank: update.up.cols, relativeError: 0)
-                // The LoRA layout holds only the update: W0 is not read for it.
-                let w0 = format == .lora ? Matrix<Float>(zeros: 0, 0)
-                    : try baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor).matrix()
-                layers.append(ExportLayer(layer: layer.crossAttentionLayer, projection: projection, base: w0, delta: delta))
-            }
+        // The LoRA layout holds only the update: W0 is not read for it.
+        let layers = try exportLayers(baseID: baseID, readingBase: format != .lora) { layer, key in
+            guard let update = updates[key] else { throw RegistryError.catalog("composition lacks layer \(key)") }
+            return try CompressedDelta(storage: .factors(up: update.up.rawTensor(), down: update.down.rawTensor()),
+                                       rows: layer.outFeatures, cols: layer.inFeatures, rank: update.up.cols, relativeError: 0)
         }
         return try writeExport(layers: layers, tokens: tokens, format: format, to: directory)
     }

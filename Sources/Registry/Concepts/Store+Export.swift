@@ -19,13 +19,24 @@ extension Store {
 
     /// Pairs every stored ΔW with its base W0, in the base's layer order.
     func exportLayers(baseID: Int64, deltas: [LayerKey: CompressedDelta]) throws -> [ExportLayer] {
+        try exportLayers(baseID: baseID, readingBase: true) { _, key in
+            guard let delta = deltas[key] else { throw RegistryError.catalog("no stored delta for \(key)") }
+            return delta
+        }
+    }
+
+    /// Every K/V weight of the base, in its layer order, with the ΔW `delta` gives for it and, when
+    /// `readingBase`, its W0 (an empty matrix otherwise: the LoRA layout holds only the update).
+    func exportLayers(baseID: Int64, readingBase: Bool,
+                      delta: (BaseLayer, LayerKey) throws -> CompressedDelta) throws -> [ExportLayer] {
         let baseLayers = try database.read { db in try Store.baseLayers(baseID: baseID, in: db) }
         var layers: [ExportLayer] = []
         for layer in baseLayers {
             for projection in Projection.allCases {
                 let key = LayerKey(layer: layer.name, projection: projection)
-                guard let delta = deltas[key] else { throw RegistryError.catalog("no stored delta for \(key)") }
-                let w0 = try baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor).matrix()
+                let delta = try delta(layer, key)
+                let w0 = readingBase ? try baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor).matrix()
+                    : Matrix<Float>(zeros: 0, 0)
                 layers.append(ExportLayer(layer: layer.crossAttentionLayer, projection: projection, base: w0, delta: delta))
             }
         }
