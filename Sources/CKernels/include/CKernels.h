@@ -4,6 +4,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// Instruction sets the kernels have paths for, in increasing order.
+typedef enum { CK_GENERIC = 0, CK_AVX2 = 1, CK_AVX512 = 2 } ck_instruction_set;
+
+/// The best set this CPU runs (AVX-512F + FMA, else AVX2 + FMA, else generic).
+ck_instruction_set ck_supported_instruction_set(void);
+
+/// The set kernels use: the supported one, lowered by the environment variable `CONCEPTS_KERNELS`
+/// (`avx2` forces the AVX2 + FMA paths on an AVX-512 machine, `generic` the fall-backs; `auto` or
+/// unset: the CPU's best). Every kernel in this target dispatches on it.
+ck_instruction_set ck_instruction_set_in_use(void);
+
+/// `"avx512"`, `"avx2"` or `"generic"` (for benchmark and log output).
+const char *ck_instruction_set_name(ck_instruction_set set);
+
 /// Linear layers `Y = X·Wᵀ + b` for few rows (text-encoder sized: up to a few hundred tokens) with the
 /// weight packed once into 32-column panels, so no call repacks it (BLAS `sgemm` packs the whole weight
 /// on every call, which dominates when X has few rows). AVX-512F only; callers check
