@@ -99,12 +99,19 @@ public final class PackedLinearWeight: @unchecked Sendable {
 
     /// `y ← (accumulate ? y : 0) + x·Wᵀ + b` for `rows` rows (`x`: rows × inputs, `y`: rows × outputs, row-major).
     public func apply(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        apply(x, rows: rows, bias: bias, into: y, accumulate: accumulate, kernel: path)
+    }
+
+    /// `apply` with the packed kernel on `kernel` instead of the weight's own path (`generic` runs the portable C
+    /// path on the packed layout; tests check that every path gives the same bits).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+               kernel: KernelPath) {
         guard rows > 0 else { return }
         switch storage {
         case .packed(let packed):
-            runPacked(x, rows: rows, bias: bias, into: y, accumulate: accumulate, weight: .single(packed))
+            runPacked(x, rows: rows, bias: bias, into: y, accumulate: accumulate, weight: .single(packed), kernel: kernel)
         case .packedHalf(let packed):
-            runPacked(x, rows: rows, bias: bias, into: y, accumulate: accumulate, weight: .half(packed))
+            runPacked(x, rows: rows, bias: bias, into: y, accumulate: accumulate, weight: .half(packed), kernel: kernel)
         case .rowMajor(let weight):
             for r in 0..<rows {
                 let row = y + r * outputs
@@ -125,14 +132,14 @@ public final class PackedLinearWeight: @unchecked Sendable {
     /// Panels are outermost (inside the kernel): each comes from memory once and serves every row block from
     /// L2, so the weight is streamed once per call whatever the row count.
     private func runPacked(_ x: UnsafePointer<Float>, rows: Int, bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                           accumulate: Bool, weight: PanelCall.Weight) {
+                           accumulate: Bool, weight: PanelCall.Weight, kernel: KernelPath) {
         let panels = Int(ck_panel_count(Int32(outputs)))
         let rowsPacked = UnsafeMutablePointer<Float>.allocate(capacity: rows * inputs)
         defer { rowsPacked.deallocate() }
         ck_pack_rows(x, Int32(rows), Int32(inputs), rowsPacked)
         // Both cores share the panels when the product is worth a thread hop (~10 µs).
         let parts = rows * outputs * inputs >= 1 << 20 ? min(2, panels) : 1
-        let call = PanelCall(path: path.instructionSet, x: rowsPacked, rows: rows, inputs: inputs, weight: weight, outputs: outputs, bias: bias,
+        let call = PanelCall(path: kernel.instructionSet, x: rowsPacked, rows: rows, inputs: inputs, weight: weight, outputs: outputs, bias: bias,
                              y: y, accumulate: accumulate, panels: panels, parts: parts)
         if parts == 1 { call.run(part: 0) } else { DispatchQueue.concurrentPerform(iterations: parts) { call.run(part: $0) } }
     }

@@ -49,33 +49,40 @@ struct PackedLinearWeightTests {
         }
     }
 
-    /// `y` of `weight` (a packed or row-major weight) for `x`, starting from `start` when accumulating.
-    static func apply(_ weight: PackedLinearWeight, _ x: [Float], rows: Int, bias: [Float], start: [Float]?) -> [Float] {
+    /// `y` of `weight` (a packed or row-major weight) for `x`, starting from `start` when accumulating; a packed
+    /// weight runs on `kernel` (`generic`: the portable C path), by default its own path.
+    static func apply(_ weight: PackedLinearWeight, _ x: [Float], rows: Int, bias: [Float], start: [Float]?, kernel: KernelPath? = nil) -> [Float] {
         var y = start ?? [Float](repeating: .nan, count: rows * weight.outputs)
         x.withUnsafeBufferPointer { px in bias.withUnsafeBufferPointer { pb in y.withUnsafeMutableBufferPointer { py in
-            weight.apply(px.baseAddress!, rows: rows, bias: pb.baseAddress!, into: py.baseAddress!, accumulate: start != nil)
+            weight.apply(px.baseAddress!, rows: rows, bias: pb.baseAddress!, into: py.baseAddress!, accumulate: start != nil,
+                         kernel: kernel ?? weight.path)
         } } }
         return y
     }
 
-    @Test("the AVX2 path equals the AVX-512 path bit for bit, Float32 and fp16 weights", arguments: shapes)
+    @Test("the AVX2 path and the portable C path equal the AVX-512 path bit for bit, Float32 and fp16 weights",
+          arguments: shapes)
     func pathsAgree(shape: (rows: Int, outputs: Int, inputs: Int)) throws {
-        let vectorPaths = KernelPath.available.filter(\.hasPackedKernels)
-        guard vectorPaths.count > 1 else { return }  // one vector path (or none) on this CPU: nothing to compare
+        let best = KernelPath.supported
+        guard best.hasPackedKernels else { return }  // no vector path on this CPU: weights are never packed
         let (rows, outputs, inputs) = shape
         var rng = SplitMix64(seed: UInt64(rows * 7 + inputs))
         func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.next() >> 40) / Float(1 << 23) - 1 } }
         let w = values(outputs * inputs), x = values(rows * inputs), bias = values(outputs), start = values(rows * outputs)
         let half = try RawTensor.from(floats: w, shape: [outputs, inputs], as: .float16)
+        // Packed on the CPU's best path, run on every path (the layout is the same; `generic` runs the portable C code).
+        let (single, packedHalf) = try KernelPath.$override.withValue(best) {
+            (PackedLinearWeight(w, outputs: outputs, inputs: inputs), try PackedLinearWeight(tensor: half, outputs: outputs, inputs: inputs))
+        }
+        #expect(single.isPacked && packedHalf.isPacked)
         var results: [[[Float]]] = []
-        for path in vectorPaths {
-            let (single, packedHalf) = try KernelPath.$override.withValue(path) {
-                (PackedLinearWeight(w, outputs: outputs, inputs: inputs), try PackedLinearWeight(tensor: half, outputs: outputs, inputs: inputs))
-            }
+        for path in KernelPath.available {
             results.append([single, packedHalf].flatMap { weight in
-                [Self.apply(weight, x, rows: rows, bias: bias, start: nil), Self.apply(weight, x, rows: rows, bias: bias, start: start)]
+                [Self.apply(weight, x, rows: rows, bias: bias, start: nil, kernel: path),
+                 Self.apply(weight, x, rows: rows, bias: bias, start: start, kernel: path)]
             })
         }
+        #expect(results.count == KernelPath.available.count)
         for other in results.dropFirst() {
             for (a, b) in zip(results[0], other) {
                 #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "rows \(rows), \(outputs)×\(inputs)")
