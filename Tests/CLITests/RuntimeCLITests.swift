@@ -15,7 +15,7 @@ struct RuntimeCLITests {
     /// What `BLASRuntime.start` asks for on this CPU.
     static let requestedCore = flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) ? "SkylakeX" : "Haswell"
 
-    func runtime(env: [String: String] = [:], unsetting: [String] = ["OPENBLAS_CORETYPE", "CONCEPTS_KERNELS"]) throws -> [String: Any] {
+    func runtime(env: [String: String] = [:], unsetting: [String] = ["OPENBLAS_CORETYPE", "CONCEPTS_KERNELS", "CONCEPTS_BLAS_THREADS"]) throws -> [String: Any] {
         // Variables given in `env` are kept, the others of `unsetting` removed.
         let r = try runConcepts(["debug-runtime", "--json"], env: env, unsetting: unsetting.filter { env[$0] == nil })
         #expect(r.status == 0, "\(r.stderr)")
