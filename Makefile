@@ -7,7 +7,8 @@
 #                   transformers 5, diffusers 0.42; OPEN_CLIP=/path/to/open_clip also regenerates fixtures/clip,
 #                   see fixtures/generate_clip.py). Tests and CI never run Python.
 # SCRATCH=DIR builds in DIR instead of .build (e.g. SCRATCH=.build-me when several people build at once).
-# The scripts (and `make bench`) set OPENBLAS_CORETYPE from the CPU flags unless it is set: see scripts/env.sh.
+# `concepts`/`concepts-bench` pick OpenBLAS's fast kernels themselves; the scripts also set OPENBLAS_CORETYPE
+# (for the test bundle): see scripts/env.sh. CONCEPTS_KERNELS=avx2|generic picks our kernels' path (README).
 
 SHELL := /bin/bash
 export PATH := $(if $(shell command -v swift),$(PATH),/opt/swift/usr/bin:$(PATH))

@@ -22,5 +22,6 @@ enum CommandList {
         RegsetCommand.self,
         VerifyCommand.self,
         GCCommand.self,
+        RuntimeCommand.self,
     ]
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensors
 
 /// `concepts` — the ConceptRegistry command line (contract: ../shared/docs/CLI.md).
 ///
@@ -12,8 +13,10 @@ struct Concepts: ParsableCommand {
         subcommands: CommandList.all
     )
 
-    /// Runs the command, turning every thrown error into the CLI contract's `error:` line.
+    /// Runs the command, turning every thrown error into the CLI contract's `error:` line. First, OpenBLAS's
+    /// kernels and threads (`BLASRuntime.start`: may re-execute once with `OPENBLAS_CORETYPE` set).
     static func main() {
+        BLASRuntime.start()
         do {
             var command = try parseAsRoot(GlobalOptions.normalized(Array(CommandLine.arguments.dropFirst())))
             try command.run()

@@ -16,7 +16,11 @@ fi
 
 # OpenBLAS picks its kernels from the CPU model; 0.3.21 (Debian 12) does not know recent Xeons
 # (e.g. family 6 model 207) and falls back to "Prescott" SSE3 kernels, ~4× slower for sgemm/dgemm.
-# Unless the caller chose, name the kernel family from the CPU flags (read once, when OpenBLAS loads).
+# `concepts` and `concepts-bench` fix that themselves at start-up (Tensors' BLASRuntime: they set
+# OPENBLAS_CORETYPE and re-execute once), so nobody needs this variable to run them. It is still set
+# here, harmlessly (the same choice), for the processes that do not go through that start-up: the
+# `swift test` bundle and any Python the scripts run. Unless the caller chose, name the kernel family
+# from the CPU flags (read once, when OpenBLAS loads).
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -r /proc/cpuinfo ]; then
     flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
     has() { [[ " $flags " == *" $1 "* ]]; }

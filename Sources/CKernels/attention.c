@@ -1,5 +1,6 @@
-// Causal self-attention of one sequence, one head at a time; see CKernels.h.
-#include "CKernels.h"
+// Causal self-attention of one sequence, one head at a time; see CKernels.h. The AVX-512 path and the
+// portable one here, the AVX2 path in attention_avx2.c.
+#include "paths.h"
 #include "masks.h"
 
 #include <immintrin.h>
@@ -66,16 +67,40 @@ ATTRS static void head(const float *qkv, int n, int d, int dh, int h, float scal
     }
 }
 
-void ck_causal_attention(const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
-                         float *out, int ldo, float *scores) {
-    for (int h = head_begin; h < head_end; h++) head(qkv, n, d, dh, h, scale, out, ldo, scores);
-}
-
-#else
-
-void ck_causal_attention(const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
-                         float *out, int ldo, float *scores) {
-    (void)qkv; (void)n; (void)d; (void)dh; (void)head_begin; (void)head_end; (void)scale; (void)out; (void)ldo; (void)scores;
-}
-
 #endif
+
+/// The portable path: the same steps in plain C with `expf`.
+static void head_portable(const float *qkv, int n, int d, int dh, int h, float scale, float *out, int ldo, float *s) {
+    const int stride = 3 * d;
+    for (int i = 0; i < n; i++) {
+        const float *q = qkv + (size_t)i * stride + h * dh;
+        float m = -INFINITY;
+        for (int j = 0; j <= i; j++) {
+            const float *key = qkv + (size_t)j * stride + d + h * dh;
+            float dot = 0;
+            for (int t = 0; t < dh; t++) dot = fmaf(q[t], key[t], dot);
+            s[j] = dot * scale;
+            if (s[j] > m) m = s[j];
+        }
+        float total = 0;
+        for (int j = 0; j <= i; j++) { s[j] = expf(s[j] - m); total += s[j]; }
+        const float inv = 1.0f / total;
+        for (int t = 0; t < dh; t++) {
+            float o = 0;
+            for (int j = 0; j <= i; j++) o = fmaf(s[j], qkv[(size_t)j * stride + 2 * d + h * dh + t], o);
+            out[(size_t)i * ldo + h * dh + t] = o * inv;
+        }
+    }
+}
+
+void ck_causal_attention(ck_instruction_set set, const float *qkv, int n, int d, int dh, int head_begin, int head_end,
+                         float scale, float *out, int ldo, float *scores) {
+    set = ck_supported_subset(set);
+    for (int h = head_begin; h < head_end; h++) {
+#if defined(__x86_64__)
+        if (set == CK_AVX512) { head(qkv, n, d, dh, h, scale, out, ldo, scores); continue; }
+        if (set == CK_AVX2) { ck_attention_head_avx2(qkv, n, d, dh, h, scale, out, ldo, scores); continue; }
+#endif
+        head_portable(qkv, n, d, dh, h, scale, out, ldo, scores);
+    }
+}

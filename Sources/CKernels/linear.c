@@ -1,14 +1,13 @@
 // Packed-panel linear layer for few rows; see CKernels.h. AVX-512F micro-kernel of `mr` rows × 32
 // columns (mr ≤ 12: 24 accumulators), K fully inside the kernel, the weight panel streamed once per
-// row block and X read as broadcasts.
+// row block and X read as broadcasts. The AVX2 + FMA path (linear_avx2.c) and the portable one
+// (linear_portable.c) read the same packed layouts and give the same bits.
 #include "CKernels.h"
+#include "paths.h"
 #include "masks.h"
 
 #include <immintrin.h>
 #include <string.h>
-
-#define NR 32
-#define MR 12
 
 int ck_panel_count(int n) { return (n + NR - 1) / NR; }
 
@@ -39,9 +38,8 @@ void ck_pack_weight(const float *w, int n, int k, float *packed) { pack(w, n, k,
 
 void ck_pack_weight_f16(const void *w, int n, int k, uint16_t *packed) { pack(w, n, k, packed, sizeof(uint16_t)); }
 
-/// Row blocks of near-equal size ≤ MR (77 rows → 7 × 11, 13 → 7 + 6): block `b` is rows
-/// `rows·b/blocks ..< rows·(b+1)/blocks`.
-static int row_blocks(int rows) { return (rows + MR - 1) / MR; }
+int ck_row_blocks(int rows) { return (rows + MR - 1) / MR; }
+#define row_blocks ck_row_blocks
 
 void ck_pack_rows(const float *x, int rows, int k, float *packed) {
     const int blocks = row_blocks(rows);
@@ -58,14 +56,7 @@ void ck_pack_rows(const float *x, int rows, int k, float *packed) {
     }
 }
 
-int ck_linear_available(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
+int ck_linear_available(void) { return ck_instruction_set_in_use() != CK_GENERIC; }
 
 #if defined(__x86_64__)
 
@@ -180,30 +171,38 @@ static void linear_f16(const float *x, int rows, int k, const uint16_t *packed, 
     panels(1, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
 }
 
-void ck_linear(const float *x, int rows, int k, const float *packed, int n, const float *bias,
+void ck_linear(ck_instruction_set set, const float *x, int rows, int k, const float *packed, int n, const float *bias,
                float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
     if (rows <= 0 || panel_begin >= panel_end) return;
-    linear_f32(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    set = ck_supported_subset(set);
+    if (set == CK_AVX512) linear_f32(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    else if (set == CK_AVX2) ck_linear_avx2(0, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    else ck_linear_portable(0, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
 }
 
-void ck_linear_f16(const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
+void ck_linear_f16(ck_instruction_set set, const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
                    float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
     if (rows <= 0 || panel_begin >= panel_end) return;
-    linear_f16(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    set = ck_supported_subset(set);
+    if (set == CK_AVX512) linear_f16(x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    else if (set == CK_AVX2) ck_linear_avx2(1, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
+    else ck_linear_portable(1, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
 }
 
 #else
 
-void ck_linear_f16(const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
-                   float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
-    (void)x; (void)rows; (void)k; (void)packed; (void)n; (void)bias; (void)y; (void)ldy;
-    (void)accumulate; (void)panel_begin; (void)panel_end;
+void ck_linear(ck_instruction_set set, const float *x, int rows, int k, const float *packed, int n, const float *bias,
+               float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    (void)set;
+    if (rows <= 0 || panel_begin >= panel_end) return;
+    ck_linear_portable(0, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
 }
 
-void ck_linear(const float *x, int rows, int k, const float *packed, int n, const float *bias,
-               float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
-    (void)x; (void)rows; (void)k; (void)packed; (void)n; (void)bias; (void)y; (void)ldy;
-    (void)accumulate; (void)panel_begin; (void)panel_end;
+void ck_linear_f16(ck_instruction_set set, const float *x, int rows, int k, const uint16_t *packed, int n, const float *bias,
+                   float *y, int ldy, int accumulate, int panel_begin, int panel_end) {
+    (void)set;
+    if (rows <= 0 || panel_begin >= panel_end) return;
+    ck_linear_portable(1, x, rows, k, packed, n, bias, y, ldy, accumulate, panel_begin, panel_end);
 }
 
 #endif

@@ -1,6 +1,7 @@
 import CBLAS
 
-/// A scalar type with a BLAS general matrix product: `Float` → `cblas_sgemm`, `Double` → `cblas_dgemm`.
+/// A scalar type with a BLAS general matrix product: `Float` → `cblas_sgemm`, `Double` → `cblas_dgemm`
+/// (OpenBLAS's threads set per call by `BLASRuntime.threads(forFlops:)`).
 public protocol BLASScalar: BinaryFloatingPoint, Sendable {
     /// `C ← α·op(A)·op(B) + β·C`, all row-major (CBLAS `?gemm`).
     static func gemm(
@@ -15,6 +16,7 @@ extension Float: BLASScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(k))
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
@@ -26,6 +28,7 @@ extension Double: BLASScalar {
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
+        BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(k))
         cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }

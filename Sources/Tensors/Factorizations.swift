@@ -21,6 +21,7 @@ public struct CholeskyFactor: Sendable {
         guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
         let n = a.rows
         var l = a
+        BLASRuntime.threads(forFlops: Double(n) * Double(n) * Double(n) / 3)
         let anorm = l.storage.withUnsafeBufferPointer { LAPACKE_dlange(rowMajor, char("1"), Int32(n), Int32(n), $0.baseAddress, Int32(n)) }
         let info = l.storage.withUnsafeMutableBufferPointer { LAPACKE_dpotrf(rowMajor, char("L"), Int32(n), $0.baseAddress, Int32(n)) }
         try checkLAPACK("dpotrf", info) { .notPositiveDefinite(order: n, minor: $0) }
@@ -46,6 +47,7 @@ public struct CholeskyFactor: Sendable {
         guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
+        BLASRuntime.threads(forFlops: 2 * Double(n) * Double(n) * Double(b.cols))
         let info = factor.storage.withUnsafeBufferPointer { pa in
             x.storage.withUnsafeMutableBufferPointer { px in
                 LAPACKE_dpotrs(rowMajor, char("L"), Int32(n), Int32(b.cols), pa.baseAddress, Int32(n), px.baseAddress, Int32(b.cols))
@@ -70,6 +72,7 @@ public struct LUFactor: Sendable {
         let n = a.rows
         var lu = a
         var ipiv = [Int32](repeating: 0, count: max(n, 1))
+        BLASRuntime.threads(forFlops: 2 * Double(n) * Double(n) * Double(n) / 3)
         let anorm = lu.storage.withUnsafeBufferPointer { LAPACKE_dlange(rowMajor, char("1"), Int32(n), Int32(n), $0.baseAddress, Int32(n)) }
         let info = lu.storage.withUnsafeMutableBufferPointer { pa in
             ipiv.withUnsafeMutableBufferPointer { LAPACKE_dgetrf(rowMajor, Int32(n), Int32(n), pa.baseAddress, Int32(n), $0.baseAddress) }
@@ -90,6 +93,7 @@ public struct LUFactor: Sendable {
         guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
+        BLASRuntime.threads(forFlops: 2 * Double(n) * Double(n) * Double(b.cols))
         let info = factor.storage.withUnsafeBufferPointer { pa in
             pivots.withUnsafeBufferPointer { pp in
                 x.storage.withUnsafeMutableBufferPointer { px in
@@ -116,6 +120,7 @@ public struct SymmetricEigen: Sendable {
         let n = a.rows
         var q = a
         var w = [Double](repeating: 0, count: n)
+        BLASRuntime.threads(forFlops: 9 * Double(n) * Double(n) * Double(n))
         let info = q.storage.withUnsafeMutableBufferPointer { pa in
             w.withUnsafeMutableBufferPointer { LAPACKE_dsyevd(rowMajor, char("V"), char("L"), Int32(n), pa.baseAddress, Int32(n), $0.baseAddress) }
         }
@@ -139,6 +144,7 @@ extension Matrix where Scalar == Double {
         // dgels overwrites B (max(m, n) rows) with the solution in its first n rows.
         var bb = Matrix<Double>(zeros: Swift.max(m, n), nrhs)
         for i in 0..<m { for j in 0..<nrhs { bb[i, j] = b[i, j] } }
+        BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(n))
         let info = aa.storage.withUnsafeMutableBufferPointer { pa in
             bb.storage.withUnsafeMutableBufferPointer { pb in
                 LAPACKE_dgels(rowMajor, char("N"), Int32(m), Int32(n), Int32(nrhs), pa.baseAddress, Int32(n), pb.baseAddress, Int32(nrhs))

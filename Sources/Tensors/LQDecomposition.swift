@@ -24,6 +24,7 @@ public struct LQDecomposition: Sendable {
         }
         var tau = [Double](repeating: 0, count: m)
         let column = Int32(LAPACK_COL_MAJOR)
+        BLASRuntime.threads(forFlops: 4 * Double(m) * Double(m) * Double(n))
         let factored = buffer.withUnsafeMutableBufferPointer { pa in
             tau.withUnsafeMutableBufferPointer { pt in
                 LAPACKE_dgeqrf(column, Int32(n), Int32(m), pa.baseAddress, Int32(n), pt.baseAddress)

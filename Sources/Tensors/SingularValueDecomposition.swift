@@ -15,6 +15,7 @@ public struct SingularValueDecomposition<Scalar: LAPACKScalar>: Sendable {
         var u = Matrix<Scalar>(zeros: m, k)
         var vt = Matrix<Scalar>(zeros: k, n)
         if k > 0 {
+            BLASRuntime.threads(forFlops: 4 * Double(m) * Double(n) * Double(k) + 8 * Double(k) * Double(k) * Double(k))
             let info = work.storage.withUnsafeMutableBufferPointer { pa in
                 s.withUnsafeMutableBufferPointer { ps in
                     u.storage.withUnsafeMutableBufferPointer { pu in

@@ -13,6 +13,7 @@ extension SymmetricEigen {
         guard n > 0 else { return [] }
         var q = a
         var w = [Double](repeating: 0, count: n)
+        BLASRuntime.threads(forFlops: 4 * Double(n) * Double(n) * Double(n) / 3)
         let info = q.storage.withUnsafeMutableBufferPointer { pa in
             w.withUnsafeMutableBufferPointer {
                 LAPACKE_dsyevd(Int32(LAPACK_ROW_MAJOR), CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: "L")), Int32(n), pa.baseAddress, Int32(n), $0.baseAddress)

@@ -69,16 +69,18 @@ enum TransformerKernels {
     ///
     /// Writes every element of `out` (`N × d`); `scores` is scratch of at least `longest² ` floats.
     ///
-    /// With AVX-512F it runs `ck_causal_attention` (only the causal half of the scores, heads split over both
-    /// cores); elsewhere two `sgemm` per head and sequence.
-    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int, into out: inout [Float], scores: inout [Float]) {
+    /// On the AVX-512 and AVX2 paths (`path`, by default `KernelPath.current`) it runs `ck_causal_attention`
+    /// (only the causal half of the scores, heads split over both cores); on `generic` two `sgemm` per head and
+    /// sequence.
+    static func causalAttention(_ qkv: [Float], spans: [Range<Int>], width d: Int, heads: Int, into out: inout [Float], scores: inout [Float],
+                                path: KernelPath = .current) {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
-        if PackedLinearWeight.kernelAvailable {
+        if path.hasPackedKernels {
             let longest = spans.map(\.count).max() ?? 0
             qkv.withUnsafeBufferPointer { pq in
                 out.withUnsafeMutableBufferPointer { po in
-                    let call = AttentionCall(qkv: pq.baseAddress!, out: po.baseAddress!, spans: spans, width: d, headWidth: dh,
+                    let call = AttentionCall(path: path.instructionSet, qkv: pq.baseAddress!, out: po.baseAddress!, spans: spans, width: d, headWidth: dh,
                                              heads: heads, scale: scale, longest: longest, parts: min(2, heads))
                     DispatchQueue.concurrentPerform(iterations: call.parts) { call.run(part: $0) }
                 }
@@ -124,6 +126,7 @@ enum TransformerKernels {
 /// One share of the heads of `ck_causal_attention` over every sequence (shares write disjoint columns of `out`;
 /// the pointers stay valid for the call).
 private struct AttentionCall: @unchecked Sendable {
+    let path: ck_instruction_set
     let qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     let spans: [Range<Int>], width: Int, headWidth: Int, heads: Int, scale: Float, longest: Int, parts: Int
 
@@ -131,7 +134,7 @@ private struct AttentionCall: @unchecked Sendable {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(longest, 1))
         defer { scores.deallocate() }
         for span in spans {
-            ck_causal_attention(qkv + span.lowerBound * 3 * width, Int32(span.count), Int32(width), Int32(headWidth),
+            ck_causal_attention(path, qkv + span.lowerBound * 3 * width, Int32(span.count), Int32(width), Int32(headWidth),
                                 Int32(heads * part / parts), Int32(heads * (part + 1) / parts), scale,
                                 out + span.lowerBound * width, Int32(width), scores)
         }

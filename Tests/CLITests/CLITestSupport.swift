@@ -41,10 +41,10 @@ struct CLITestSupportError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Runs `concepts args…` with `env` added to this process's environment (stdin empty) and waits.
-/// Returns the exit status and everything written on stdout and stderr.
+/// Runs `concepts args…` with `env` added to this process's environment and the variables `unsetting` removed
+/// from it (stdin empty) and waits. Returns the exit status and everything written on stdout and stderr.
 @discardableResult
-func runConcepts(_ args: [String], env: [String: String] = [:], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runConcepts(_ args: [String], env: [String: String] = [:], unsetting: [String] = [], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     guard let binary = conceptsBinary else {
         throw CLITestSupportError(description: "cannot find the built `concepts` next to the test bundle (set CONCEPTS_BINARY)")
     }
@@ -61,7 +61,9 @@ func runConcepts(_ args: [String], env: [String: String] = [:], stdin: Data? = n
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = args
-    process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+    var environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+    for name in unsetting { environment[name] = nil }
+    process.environment = environment
     // Files rather than pipes: no deadlock whatever the output size.
     let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
     let inHandle = try FileHandle(forReadingFrom: inURL)

@@ -4,7 +4,8 @@ import Testing
 @testable import TextEncoder
 
 /// The text model against transformers 5 on tiny random CLIP configs (`fixtures/generate_clip.py`):
-/// hidden states (last / penultimate), pooled output, projection; absolute tolerance 1e-4.
+/// hidden states (last / penultimate), pooled output, projection; absolute tolerance 1e-4. The goldens run on every
+/// kernel path this CPU supports (`KernelPath.available`: AVX-512, AVX2, generic/BLAS).
 @Suite("CLIPTextModel")
 struct CLIPTextModelTests {
     static let tolerance: Float = 1e-4
@@ -63,15 +64,23 @@ struct CLIPTextModelTests {
         }
     }
 
-    @Test("HF folder, CLIPTextModelWithProjection, quick_gelu, legacy eos_token_id 2: mixed-length batch")
-    func quickGELU() throws {
-        let model = try Self.quickGELUModel()
-        #expect(model.hasProjection && model.configuration.activation == .quickGELU)
-        try Self.check(model, try Self.golden("quickgelu"))
+    @Test("HF folder, CLIPTextModelWithProjection, quick_gelu, legacy eos_token_id 2: mixed-length batch",
+          arguments: KernelPath.available)
+    func quickGELU(path: KernelPath) throws {
+        try KernelPath.$override.withValue(path) {
+            let model = try Self.quickGELUModel()
+            #expect(model.hasProjection && model.configuration.activation == .quickGELU)
+            try Self.check(model, try Self.golden("quickgelu"))
+        }
     }
 
-    @Test("CompVis names without text_model. (cond_stage_model.transformer.…), gelu, eos_token_id 511")
-    func geluCompVis() throws {
+    @Test("CompVis names without text_model. (cond_stage_model.transformer.…), gelu, eos_token_id 511",
+          arguments: KernelPath.available)
+    func geluCompVis(path: KernelPath) throws {
+        try KernelPath.$override.withValue(path) { try checkGeluCompVis() }
+    }
+
+    func checkGeluCompVis() throws {
         let config = try CLIPTextConfiguration.read(Fixtures.url("tiny-gelu-config.json"))
         #expect(config.activation == .gelu && config.eosTokenID == 511)
         let archive = try Safetensors.read(path: Fixtures.url("tiny-gelu-compvis.safetensors").path)
@@ -98,12 +107,15 @@ struct CLIPTextModelTests {
         }
     }
 
-    @Test("Injected embeddings: ids ≥ vocab_size index the extra table, as transformers with the rows appended")
-    func injected() throws {
+    @Test("Injected embeddings: ids ≥ vocab_size index the extra table, as transformers with the rows appended",
+          arguments: KernelPath.available)
+    func injected(path: KernelPath) throws {
         let root = try #require(try Fixtures.json("model_golden.json") as? [String: Any])
         let extra = try #require((root["injected"] as? [String: Any])?["extra"] as? [Double]).map(Float.init)
         let table = Matrix<Float>(rows: 2, cols: 32, storage: extra)
-        try Self.check(try Self.quickGELUModel(), try Self.golden("injected"), extra: table)
+        try KernelPath.$override.withValue(path) {
+            try Self.check(try Self.quickGELUModel(), try Self.golden("injected"), extra: table)
+        }
     }
 
     @Test("A caption's outputs do not depend on the other captions of its batch")

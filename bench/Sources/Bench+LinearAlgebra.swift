@@ -6,7 +6,8 @@ import Tensors
 ///
 /// For each shape `m×k · k×n` it reports GFLOP/s (2·m·n·k flops, median of 5 runs after one warm-up)
 /// of `Matrix<Float>.matmul` (allocates and zeroes C, then `cblas_sgemm`) and of `cblas_sgemm` on
-/// preallocated buffers (called literally here, not through `Tensors`), so the wrapper's overhead is the difference. Shapes: 2048³ and two
+/// preallocated buffers (called literally here, not through `Tensors`, on the threads `BLASRuntime`'s policy gives
+/// the same product: one below 4 GFLOP, all cores above), so the wrapper's overhead is the difference. Shapes: 2048³ and two
 /// Stable Diffusion 1.x shapes (CLIP tokens × width · width × MLP, and 1280×768 · 768×1280, the
 /// cross-attention K/V projection sizes). Also `dgemm` at 2048³ and the Float64 Cholesky
 /// (`CholeskyFactor`: finite check, `dpotrf`, `dpocon`) of a 768×768 SPD matrix in milliseconds.
@@ -18,7 +19,7 @@ enum LinearAlgebraBench {
         var figures: [String: Any] = [
             "openblas_threads": Int(openblas_get_num_threads()),
             // The kernel set OpenBLAS picked: "Prescott" (SSE3) on a CPU it does not recognise is ~4× slower
-            // than "SkylakeX"/"Haswell"; scripts/env.sh sets OPENBLAS_CORETYPE in that case.
+            // than "SkylakeX"/"Haswell"; `BLASRuntime.start` (main.swift) sets OPENBLAS_CORETYPE and re-executes then.
             "openblas_core": openblas_get_corename().map { String(cString: $0) } ?? "unknown",
             "runs": runs,
         ]
@@ -43,11 +44,13 @@ enum LinearAlgebraBench {
     typealias DirectGemm<S> = (_ m: Int, _ k: Int, _ n: Int, UnsafePointer<S>, UnsafePointer<S>, UnsafeMutablePointer<S>) -> Void
 
     static func directSgemm(_ m: Int, _ k: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(k))
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
                     1, a, blasint(k), b, blasint(n), 0, c, blasint(n))
     }
 
     static func directDgemm(_ m: Int, _ k: Int, _ n: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>) {
+        BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(k))
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k),
                     1, a, blasint(k), b, blasint(n), 0, c, blasint(n))
     }

@@ -6,7 +6,8 @@ import TextEncoder
 /// random weights built in memory. Captions of 10–20 tokens (seeded lengths, as in `bench/clip_torch.py`) one at a
 /// time and 16 per call (rows concatenated, no padding), and 77-token captions one at a time and 4 per call.
 /// Compare with `python3 bench/clip_torch.py` (PyTorch CPU, 2 threads) on the same machine. `linear_layers` times the
-/// encoder's linear layers alone: our packed AVX-512 kernel (`PackedLinearWeight`) next to OpenBLAS `sgemm`.
+/// encoder's linear layers alone: our packed kernel (`PackedLinearWeight`, on the suite's `kernel_path`: AVX-512, or
+/// AVX2 with `CONCEPTS_KERNELS=avx2`) next to OpenBLAS `sgemm` (one BLAS thread below 4 GFLOP, `BLASRuntime`).
 /// `fp16_weights`: the same captions with the weights stored as fp16 (the values of `model.fp16.safetensors`, kept
 /// fp16 in memory and widened in registers: same Float32 arithmetic, half the weight traffic).
 enum TextEncoderBench {

@@ -7,7 +7,7 @@
 /// Instruction sets the kernels have paths for, in increasing order.
 typedef enum { CK_GENERIC = 0, CK_AVX2 = 1, CK_AVX512 = 2 } ck_instruction_set;
 
-/// The best set this CPU runs (AVX-512F + FMA, else AVX2 + FMA, else generic).
+/// The best set this CPU runs (AVX-512F + FMA, else AVX2 + FMA + F16C, else generic).
 ck_instruction_set ck_supported_instruction_set(void);
 
 /// The set kernels use: the supported one, lowered by the environment variable `CONCEPTS_KERNELS`
@@ -15,13 +15,20 @@ ck_instruction_set ck_supported_instruction_set(void);
 /// unset: the CPU's best). Every kernel in this target dispatches on it.
 ck_instruction_set ck_instruction_set_in_use(void);
 
+/// The set `ck_instruction_set_in_use` gives for the value `requested` of `CONCEPTS_KERNELS` (NULL: unset);
+/// unknown values keep the CPU's best.
+ck_instruction_set ck_instruction_set_requested(const char *requested);
+
 /// `"avx512"`, `"avx2"` or `"generic"` (for benchmark and log output).
 const char *ck_instruction_set_name(ck_instruction_set set);
 
 /// Linear layers `Y = X·Wᵀ + b` for few rows (text-encoder sized: up to a few hundred tokens) with the
 /// weight packed once into 32-column panels, so no call repacks it (BLAS `sgemm` packs the whole weight
-/// on every call, which dominates when X has few rows). AVX-512F only; callers check
-/// `ck_linear_available()` and fall back to BLAS.
+/// on every call, which dominates when X has few rows). Paths: AVX-512F (12 × 32 micro-kernel), AVX2 + FMA
+/// + F16C (6 × 16) and portable C, all on the same layouts and giving the same bits (each output is one FMA
+/// chain over k, then + bias, then + y). Callers pass the path (`ck_instruction_set_in_use()` or one of
+/// its lower sets; a set the CPU lacks is lowered), and use BLAS instead on `CK_GENERIC`
+/// (`ck_linear_available()`).
 ///
 /// Layouts (Float32):
 /// - weight `W`: `n × k` row-major (a PyTorch `Linear` weight, out × in);
@@ -29,7 +36,7 @@ const char *ck_instruction_set_name(ck_instruction_set set);
 ///   (columns past `n` are zero);
 /// - `X`: `rows × k`, packed by `ck_pack_rows`; `Y`: `rows × n` row-major with leading dimension `ldy`.
 
-/// 1 when this CPU runs the AVX-512F kernels.
+/// 1 when the set in use (`ck_instruction_set_in_use()`) has a vector path for the packed kernel.
 int ck_linear_available(void);
 
 /// Floats a packed weight of `n × k` takes.
@@ -51,21 +58,22 @@ void ck_pack_rows(const float *x, int rows, int k, float *packed);
 
 /// `Y[:, panels] = X·Wᵀ + b` (or `Y += X·Wᵀ + b` when `accumulate`) for the output panels
 /// `panel_begin ..< panel_end` (columns `32·panel_begin ..< min(32·panel_end, n)`).
-void ck_linear(const float *xpacked, int rows, int k, const float *packed, int n, const float *bias,
+void ck_linear(ck_instruction_set set, const float *xpacked, int rows, int k, const float *packed, int n, const float *bias,
                float *y, int ldy, int accumulate, int panel_begin, int panel_end);
 
 /// `ck_linear` with an fp16 packed weight: each half is widened exactly to Float32 in registers, so the
 /// result equals `ck_linear` on the Float32 values of the same weights, bit for bit, at half the memory
 /// traffic (a forward pass of few rows streams every weight from memory once).
-void ck_linear_f16(const float *xpacked, int rows, int k, const uint16_t *packed, int n, const float *bias,
+void ck_linear_f16(ck_instruction_set set, const float *xpacked, int rows, int k, const uint16_t *packed, int n, const float *bias,
                    float *y, int ldy, int accumulate, int panel_begin, int panel_end);
 
 /// Causal multi-head self-attention of one sequence for heads `head_begin ..< head_end` (CLIP text
 /// transformer): `qkv` is `n × 3d` (`[Q | K | V]` per row, head `h` at columns `h·dh ..< (h+1)·dh` of
 /// each part), `out` is `n × d` (leading dimension `ldo`); head `h` of row `i` is
-/// `Σ_{j ≤ i} softmax_j(q_i·k_j · scale) v_j`. `scores` is scratch of `n` floats. AVX-512F (check
-/// `ck_linear_available()`); the exponential is a Cephes-style polynomial (≤ 2 ulp).
-void ck_causal_attention(const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
+/// `Σ_{j ≤ i} softmax_j(q_i·k_j · scale) v_j`. `scores` is scratch of `n` floats. Paths AVX-512F and AVX2 +
+/// FMA (the same bits: the same lane order, the same exponential, a Cephes-style polynomial ≤ 2 ulp) and
+/// portable C (`expf`; callers use BLAS on `CK_GENERIC`).
+void ck_causal_attention(ck_instruction_set set, const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
                          float *out, int ldo, float *scores);
 
 #endif
