@@ -22,5 +22,8 @@ enum CommandList {
         RegsetCommand.self,
         VerifyCommand.self,
         GCCommand.self,
+        ServeCommand.self,
+        TokenCommand.self,
+        PullCommand.self,
     ]
 }
