@@ -93,7 +93,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources")]
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/templates")]
         ),
         // `concepts pull`: manifests, ranged downloads with resume, SHA-256 checks, the local cache.
         .target(
@@ -136,8 +136,10 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Registry", "RegistryServer", "RegistryClient",
+                "Registry", "RegistryServer", "RegistryClient", "concepts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

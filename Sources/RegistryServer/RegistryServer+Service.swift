@@ -30,8 +30,7 @@ extension RegistryServer {
 
     /// The committed OpenAPI 3.1 description of the API (`openapi.yaml`, bundled as a resource).
     public static let openAPIDocument: String? = {
-        guard let url = Bundle.module.url(forResource: "Resources/openapi", withExtension: "yaml")
-            ?? Bundle.module.url(forResource: "openapi", withExtension: "yaml") else { return nil }
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else { return nil }
         return try? String(contentsOf: url, encoding: .utf8)
     }()
 }

@@ -11,8 +11,7 @@ struct WebPages: Sendable {
     let library: MustacheLibrary
 
     init() async throws {
-        guard let directory = Bundle.module.url(forResource: "Resources/templates", withExtension: nil)
-            ?? Bundle.module.url(forResource: "templates", withExtension: nil) else {
+        guard let directory = Bundle.module.url(forResource: "templates", withExtension: nil) else {
             throw APIError(.internalServerError, "internal", "the HTML templates are missing from the build")
         }
         library = try await MustacheLibrary(directory: directory.path)
