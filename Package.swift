@@ -93,7 +93,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/templates")]
+            // Embedded in the binary (tracked by the build like sources; no bundle lookup at run time).
+            resources: [
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/templates/head.mustache"), .embedInCode("Resources/templates/foot.mustache"),
+                .embedInCode("Resources/templates/index.mustache"), .embedInCode("Resources/templates/concept.mustache"),
+            ]
         ),
         // `concepts pull`: manifests, ranged downloads with resume, SHA-256 checks, the local cache.
         .target(

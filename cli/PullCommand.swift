@@ -40,6 +40,7 @@ struct PullCommand: ParsableCommand {
             print(result.files.joined(separator: "\n"))
             print("\(formatBytes(result.downloadedBytes)) downloaded, \(formatBytes(result.cachedBytes)) from the cache"
                   + (result.compositionID.map { ", composition \($0)" } ?? ""))
+            for (reference, token) in (result.tokens ?? [:]).sorted(by: { $0.key < $1.key }) { print("\(reference) → \(token)") }
         }
     }
 }

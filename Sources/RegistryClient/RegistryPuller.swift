@@ -33,8 +33,10 @@ public struct PullResult: Codable, Sendable {
     public var downloadedBytes: Int
     public var cachedBytes: Int
     public var compositionID: String?
+    /// With `--compose`: each REF's token in the composition (`<new1-dog>` when names clashed).
+    public var tokens: [String: String]?
     enum CodingKeys: String, CodingKey {
-        case files
+        case files, tokens
         case downloadedBytes = "downloaded_bytes"
         case cachedBytes = "cached_bytes"
         case compositionID = "composition_id"
@@ -64,17 +66,20 @@ public struct RegistryPuller: Sendable {
 
     public func pull(_ request: PullRequest) async throws -> PullResult {
         let base = try Self.baseURL(request.server)
-        var result = PullResult(files: [], downloadedBytes: 0, cachedBytes: 0, compositionID: nil)
+        var result = PullResult(files: [], downloadedBytes: 0, cachedBytes: 0, compositionID: nil, tokens: nil)
         var jobs: [(directory: URL, files: [ManifestFile])] = []
         if request.compose {
             struct Body: Encodable { let concepts: [String]; let regset: String?; let format: String }
             struct Answer: Decodable {
+                struct Report: Decodable { let tokens: [String: String] }
                 let composition_id: String
                 let files: [ManifestFile]
+                let report: Report
             }
             let answer: Answer = try await json(.POST, base + "/v1/compositions", token: request.token,
                                                 body: Body(concepts: request.references, regset: request.regset, format: request.format))
             result.compositionID = answer.composition_id
+            result.tokens = answer.report.tokens
             jobs.append((request.output, answer.files))
         } else {
             struct Answer: Decodable { let name: String; let files: [ManifestFile] }

@@ -8,6 +8,8 @@ struct CompositionRequest: Decodable, Sendable {
     let concepts: [String]
     let regset: String?
     let format: String?
+    /// false: solve again even when this composition was made before (`compose --no-cache`).
+    let cache: Bool?
 }
 
 /// `POST /v1/compositions` and `GET /v1/compositions/{id}` answers: the `compose --json` report,
@@ -36,9 +38,13 @@ extension RegistryServer {
             let references = try body.concepts.map { try Validate.reference($0).description }
             let regset = try body.regset.map { try Validate.name($0, kind: "regularization set") }
             let format = try Self.format(body.format)
-            let answer = try await singleFlight.run("compose|\(references.joined(separator: ","))|\(regset ?? "")|\(format.rawValue)") {
-                try await blocking { try Self.composition(store: store, references: references, regset: regset, format: format) }
+            let useCache = body.cache ?? true
+            let key = "compose|\(references.joined(separator: ","))|\(regset ?? "")|\(format.rawValue)|\(useCache)"
+            let work: @Sendable () async throws -> CompositionResponse = {
+                try await blocking { try Self.composition(store: store, references: references, regset: regset, format: format, useCache: useCache) }
             }
+            // Uncached requests are each solved (no joining of concurrent identical ones).
+            let answer = useCache ? try await singleFlight.run(key, work) : try await work()
             metrics.recordComposition(cached: answer.cached)
             return try JSONResponse.make(answer, status: answer.cached ? .ok : .created)
         }
@@ -64,16 +70,16 @@ extension RegistryServer {
     /// Answers from the catalog when this composition was already made and exported in `format`
     /// (no solve, no export); otherwise composes through `Store.compose` (which reuses a cached
     /// solve) into a scratch folder and records the files.
-    static func composition(store: Store, references: [String], regset: String?, format: ExportFormat) throws -> CompositionResponse {
+    static func composition(store: Store, references: [String], regset: String?, format: ExportFormat, useCache: Bool = true) throws -> CompositionResponse {
         let id = try store.compositionID(references: references, regset: regset)
         let owner = Store.exportOwner(compositionID: id)
-        if let report = try store.compositionReport(id: id), let files = try store.exportedFiles(owner: owner, format: format) {
+        if useCache, let report = try store.compositionReport(id: id), let files = try store.exportedFiles(owner: owner, format: format) {
             return CompositionResponse(compositionID: id, cached: true, format: format.rawValue, files: Manifest(format: format, files: files).files,
                                        report: report)
         }
         let directory = try store.scratchDirectory("compose")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var result = try store.compose(ComposeRequest(references: references, regset: regset, format: format, output: directory))
+        var result = try store.compose(ComposeRequest(references: references, regset: regset, format: format, output: directory, useCache: useCache))
         let files = try store.recordExport(owner: Store.exportOwner(compositionID: result.compositionID), format: format,
                                            directory: directory, files: result.files)
         result.files = files.map(\.path)

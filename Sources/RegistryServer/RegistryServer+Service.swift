@@ -28,9 +28,6 @@ extension RegistryServer {
         }
     }
 
-    /// The committed OpenAPI 3.1 description of the API (`openapi.yaml`, bundled as a resource).
-    public static let openAPIDocument: String? = {
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else { return nil }
-        return try? String(contentsOf: url, encoding: .utf8)
-    }()
+    /// The committed OpenAPI 3.1 description of the API (`openapi.yaml`, embedded at build time).
+    public static let openAPIDocument: String? = String(decoding: PackageResources.openapi_yaml, as: UTF8.self)
 }

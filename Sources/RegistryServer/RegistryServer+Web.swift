@@ -11,10 +11,12 @@ struct WebPages: Sendable {
     let library: MustacheLibrary
 
     init() async throws {
-        guard let directory = Bundle.module.url(forResource: "templates", withExtension: nil) else {
-            throw APIError(.internalServerError, "internal", "the HTML templates are missing from the build")
+        var library = MustacheLibrary()
+        for (name, bytes) in [("head", PackageResources.head_mustache), ("foot", PackageResources.foot_mustache),
+                              ("index", PackageResources.index_mustache), ("concept", PackageResources.concept_mustache)] {
+            try library.register(String(decoding: bytes, as: UTF8.self), named: name)
         }
-        library = try await MustacheLibrary(directory: directory.path)
+        self.library = library
     }
 
     func render(_ context: [String: Any], template: String) throws -> Response {

@@ -37,6 +37,10 @@ struct CompositionTests {
         #expect(second.json["composition_id"] as? String == id)
         #expect((second.json["files"] as? [[String: Any]])?.compactMap { $0["sha256"] as? String } == files.compactMap { $0["sha256"] as? String })
 
+        let again = try await http(.POST, server.base + "/v1/compositions", token: token, body: json(["concepts": ["cat", "dog"], "format": "lora", "cache": false]))
+        #expect(again.status == 201 && again.json["cached"] as? Bool == false && again.json["composition_id"] as? String == id)
+        #expect((again.json["files"] as? [[String: Any]])?.compactMap { $0["sha256"] as? String } == files.compactMap { $0["sha256"] as? String })
+
         let fetched = try await http(.GET, server.base + "/v1/compositions/\(id)?format=lora", token: token)
         #expect(fetched.status == 200)
         #expect((fetched.json["files"] as? [[String: Any]])?.count == files.count)
@@ -44,7 +48,7 @@ struct CompositionTests {
         #expect(try await http(.GET, server.base + "/v1/compositions/xyz", token: token).status == 400)
 
         let metrics = try await http(.GET, server.base + "/metrics", token: token).text
-        #expect(metrics.contains("concepts_composition_cache_total{result=\"miss\"} 1"))
+        #expect(metrics.contains("concepts_composition_cache_total{result=\"miss\"} 2"))
         #expect(metrics.contains("concepts_composition_cache_total{result=\"hit\"} 1"))
     }
 

@@ -23,6 +23,7 @@ struct PullTests {
         let reference = scratch.appendingPathComponent("reference")
         let composed = try server.store.compose(ComposeRequest(references: ["cat", "dog"], format: .diffusers, output: reference))
         #expect(first.compositionID == composed.compositionID)
+        #expect(first.tokens == ["cat": "<new1>", "dog": "<new1-dog>"])
         for path in composed.files {
             let name = URL(fileURLWithPath: path).lastPathComponent
             #expect(try Data(contentsOf: out.appendingPathComponent(name)) == (try Data(contentsOf: URL(fileURLWithPath: path))))
