@@ -60,9 +60,16 @@ public struct RegistryServer: Sendable {
             logger: logger)
     }
 
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
-    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await application(onRunning: onRunning).runService()
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully: the listener closes, in-flight
+    /// requests get up to `shutdownGrace` to finish (a stalled client cannot keep the process alive),
+    /// then what is left is cancelled. A registration is one catalog transaction: it either commits
+    /// or leaves only scratch files.
+    public func run(shutdownGrace: Duration = .seconds(30), onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        var configuration = ServiceGroupConfiguration(services: [application(onRunning: onRunning)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownGrace
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
     }
 
     /// Scratch directories (uploads, exports) older than an hour were left by a killed server.

@@ -121,11 +121,27 @@ struct ReliabilityTests {
         #expect(try catalogInt(reopened, "SELECT COUNT(*) FROM concept_version") == versionsBefore)
         #expect(try reopened.listConcepts().map(\.name) == ["cat", "dog"])
 
-        // A new server on the same store serves; SIGTERM ends it with status 0 after "stopped".
+        // A new server on the same store serves; SIGTERM during an upload lets it finish (201, registered),
+        // then the process ends with status 0 after "stopped".
         let (second, port2, log2) = try launch()
         #expect(try await http(.GET, "http://127.0.0.1:\(port2)/v1/concepts", token: token).status == 200)
+        let archive = root.appendingPathComponent("cat.tar")
+        try tarFolder(tinyConcept("cat-diffusers"), to: archive)
+        let bytes = try Data(contentsOf: archive)
+        let inFlight = Task { () -> Int in
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port2)/v1/concepts/late/versions?base=tiny&category=cat")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.body = .stream(SlowBody(data: bytes, chunks: 6, pause: .milliseconds(250)), length: .known(Int64(bytes.count)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return Int(response.status.code)
+        }
+        try await Task.sleep(for: .milliseconds(400))
         second.terminate()
+        #expect(try await inFlight.value == 201)
         second.waitUntilExit()
+        #expect(try Store(root: root, create: false).versions(of: "late").map(\.version) == [1])
         #expect(second.terminationStatus == 0)
         #expect(String(decoding: try Data(contentsOf: log2), as: UTF8.self).contains("stopped"))
     }
@@ -146,4 +162,25 @@ struct StallingBody: AsyncSequence, Sendable {
         }
     }
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+}
+
+/// A request body sent in `chunks` pieces with a pause before each (a slow client that does finish).
+struct SlowBody: AsyncSequence, Sendable {
+    typealias Element = NIOCore.ByteBuffer
+    let data: Data
+    let chunks: Int
+    let pause: Duration
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let body: SlowBody
+        var index = 0
+        mutating func next() async throws -> NIOCore.ByteBuffer? {
+            let size = (body.data.count + body.chunks - 1) / body.chunks
+            let start = index * size
+            guard start < body.data.count else { return nil }
+            index += 1
+            try await Task.sleep(for: body.pause)
+            return NIOCore.ByteBuffer(bytes: body.data[start..<Swift.min(start + size, body.data.count)])
+        }
+    }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: self) }
 }
