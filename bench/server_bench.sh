@@ -4,8 +4,8 @@
 #
 #   swift build -c release --product concepts && bench/server_bench.sh
 #
-# Cases: (a) a cached manifest GET, (b) a ~6 MB file download (the concept's diffusers export, the
-# file nearest 6 MB), (c) a composition POST served from the cache, (d) uncached composition POSTs
+# Cases: (a) a cached manifest GET, (b) a ~6 MB file download (the LoRA export of a concept stored
+# at rank 60), (c) a composition POST served from the cache, (d) uncached composition POSTs
 # ("cache": false: each request solved and exported again; also at 1 connection), and the CLI's
 # whole-process `compose --no-cache` of the same pair for comparison. Prints one JSON object; the store lives in
 # $BENCH_DIR (default /tmp/concepts-serve-bench) and is reused when present.
@@ -32,6 +32,10 @@ if [ ! -f "$STORE/catalog.sqlite" ]; then
     done
     "$BIN" --store "$STORE" regset create bench200 --base sd1 --from-file "$DATA/regset.txt" --json > /dev/null
 fi
+# (b)'s file: the LoRA export of cat stored at rank 60 (32 weights × 60 × (h + 768) fp16 ≈ 5.9 MB).
+if ! "$BIN" --store "$STORE" show cat-r60 > /dev/null 2>&1; then
+    "$BIN" --store "$STORE" register cat-r60 --base sd1 --category cat --compress rank:60 "$DATA/sd1-concepts/cat" --json > /dev/null
+fi
 "$BIN" --store "$STORE" token revoke bench > /dev/null 2>&1 || true
 TOKEN=$("$BIN" --store "$STORE" token create bench --scope read --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 AUTH="Authorization: Bearer $TOKEN"
@@ -48,12 +52,12 @@ URL="http://127.0.0.1:$PORT"
 
 # Warm: the manifests and the cached composition exist before timing.
 curl -sf -H "$AUTH" "$URL/v1/concepts/cat/files?format=lora" > /dev/null
-curl -sf -H "$AUTH" "$URL/v1/concepts/cat/files?format=diffusers" > "$DIR/manifest.json"
+curl -sf -H "$AUTH" "$URL/v1/concepts/cat-r60/files?format=lora" > "$DIR/manifest.json"
 curl -sf -H "$AUTH" -X POST -d '{"concepts":["cat","dog"],"regset":"bench200","format":"lora"}' "$URL/v1/compositions" > /dev/null
 read -r SHA SIZE < <(python3 -c '
 import json, sys
 files = json.load(open(sys.argv[1]))["files"]
-f = min(files, key=lambda f: abs(f["size"] - 6_000_000))
+f = max(files, key=lambda f: f["size"])
 print(f["sha256"], f["size"])' "$DIR/manifest.json")
 curl -sf -H "$AUTH" "$URL/v1/files/$SHA" -o "$DIR/nginx-root.file"
 mkdir -p "$DIR/www"
@@ -94,7 +98,9 @@ LUA
 
 run() { # name, extra wrk args…
     local name=$1; shift
-    wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" > "$DIR/$name.txt" 2>&1 || true
+    local threads=2
+    [ "$CONNECTIONS" -lt 2 ] && threads=1
+    wrk -t"$threads" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency "$@" > "$DIR/$name.txt" 2>&1 || true
 }
 run a_manifest -H "$AUTH" "$URL/v1/concepts/cat/files?format=lora"
 run b_file -H "$AUTH" "$URL/v1/files/$SHA"
@@ -125,6 +131,8 @@ for name in ["a_manifest", "b_file", "b_nginx", "c_compose_cached", "d_compose_u
     for p in ("50", "99"):
         m = re.search(rf"^\s+{p}(?:\.000)?%\s+(\S+)", text, re.M)
         figures[f"p{p}_ms"] = round(ms(m.group(1)), 3) if m else None
+    m = re.search(r"timeout (\d+)", text)
+    figures["timeouts"] = int(m.group(1)) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     figures["non_2xx"] = int(m.group(1)) if m else 0
     m = re.search(r"(\d+) requests in", text)

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import HummingbirdAuth
 import Registry
-import Synchronization
 
 /// Reads `Authorization: Bearer <token>` (issue 11 §3): a known token sets `context.identity`; an
 /// unknown one is refused with 401 at once (even when reads are public). Routes then ask for a
@@ -30,13 +29,15 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     /// Records a token's last use at most once a minute (no catalog write per request).
-    final class LastUse: Sendable {
-        private let recorded = Mutex<[String: ContinuousClock.Instant]>([:])
+    /// `@unchecked Sendable`: the dictionary is only touched under the lock.
+    final class LastUse: @unchecked Sendable {
+        private let lock = NSLock()
+        private var recorded: [String: ContinuousClock.Instant] = [:]
         func shouldRecord(_ name: String) -> Bool {
             let now = ContinuousClock.now
-            return recorded.withLock { map in
-                if let last = map[name], now - last < .seconds(60) { return false }
-                map[name] = now
+            return lock.withLock {
+                if let last = recorded[name], now - last < .seconds(60) { return false }
+                recorded[name] = now
                 return true
             }
         }

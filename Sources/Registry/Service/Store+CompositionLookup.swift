@@ -9,10 +9,27 @@ extension Store {
     public func compositionID(references: [String], regset: String?) throws -> String {
         let resolved = try references.map { try resolve(ConceptReference(parsing: $0)) }
         guard let base = resolved.first else { throw RegistryError.invalidReference("compose needs at least one concept") }
-        let (sigma, _) = try regularizationGram(set: regset, base: base.baseName)
-        let sigmaSHA = RegularizationFeatures.encode(sigma).withUnsafeBytes { BlobStore.digest($0) }
+        let sigmaSHA = try sigmaDigest(set: regset, baseID: base.baseID, baseName: base.baseName)
         return Self.compositionID(baseID: base.baseID, regset: regset ?? DefaultRegularizationCaptions.name, sigmaSHA256: sigmaSHA,
                                   versionIDs: resolved.map(\.versionID))
+    }
+
+    /// SHA-256 of Σ's stored bytes (what `compose` hashes into the key). A stored Σ row is never
+    /// updated, so its digest is kept per process under (store, regset id, base id, the row's creation
+    /// time) and the 4.7 MB Σ of an SD1 base is read and hashed once, not on every request.
+    func sigmaDigest(set: String?, baseID: Int64, baseName: String) throws -> String {
+        let name = set ?? DefaultRegularizationCaptions.name
+        let key = try database.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT g.regset_id || '|' || g.base_id || '|' || g.created_at FROM regset_gram g JOIN regset r ON r.id = g.regset_id
+                WHERE r.name = ? AND g.base_id = ?
+                """, arguments: [name, baseID])
+        }.map { root.path + "|" + $0 }
+        if let key, let digest = SigmaDigests.shared.get(key) { return digest }
+        let (sigma, _) = try regularizationGram(set: set, base: baseName)
+        let digest = RegularizationFeatures.encode(sigma).withUnsafeBytes { BlobStore.digest($0) }
+        if let key { SigmaDigests.shared.set(key, digest) }
+        return digest
     }
 
     /// The cache key of a composition (see `compose`).
@@ -36,4 +53,15 @@ extension ConceptReference {
     /// Checks a concept, alias or token name (printable, no `@`, no `/`, not empty): for callers
     /// outside the registry, such as the service, before a name touches the store.
     public static func checkName(_ name: String, kind: String) throws { try validate(name: name, kind: kind) }
+}
+
+/// The per-process digests of stored Σ rows (`Store.sigmaDigest`). `@unchecked Sendable`: the
+/// dictionary is only touched under the lock.
+final class SigmaDigests: @unchecked Sendable {
+    static let shared = SigmaDigests()
+    private let lock = NSLock()
+    private var digests: [String: String] = [:]
+
+    func get(_ key: String) -> String? { lock.withLock { digests[key] } }
+    func set(_ key: String, _ digest: String) { lock.withLock { digests[key] = digest } }
 }
