@@ -41,9 +41,10 @@ extension RegistryServer {
         let counter = ByteCounter()
         do {
             try await FileIO().writeFile(contents: LimitedBody(base: body, limit: limit, counter: counter), path: file.path, context: context)
-        } catch let error as APIError {
-            throw error
         } catch {
+            // The limit error may arrive wrapped by the file writer: the count tells.
+            if counter.value > limit { throw APIError.tooLarge(limit) }
+            if let error = error as? APIError { throw error }
             throw APIError.badRequest("the upload was interrupted: \(error)")
         }
         return counter.value

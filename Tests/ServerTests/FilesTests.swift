@@ -89,6 +89,16 @@ struct FilesTests {
         let head = try await http(.HEAD, url, token: token)
         #expect(head.status == 200 && head.body.isEmpty && head.headers["Content-Length"].first == String(size))
 
+        // Metrics: bytes served (the whole file 3× — plain, If-Range fallback, other ETag — and 1024 + 10 + 5 ranged),
+        // per-route counts and latency histograms.
+        let metrics = try await http(.GET, server.base + "/metrics", token: token).text
+        #expect(metrics.contains("concepts_served_bytes_total \(3 * size + 1024 + 10 + 5)"))
+        #expect(metrics.contains("concepts_http_requests_total{method=\"GET\",route=\"/v1/files/{sha256}\",status=\"206\"} 3"))
+        #expect(metrics.contains("concepts_http_requests_total{method=\"GET\",route=\"/v1/files/{sha256}\",status=\"304\"} 1"))
+        #expect(metrics.contains("concepts_http_requests_total{method=\"GET\",route=\"/v1/concepts/{ref}/files\",status=\"200\"} 1"))
+        #expect(metrics.contains("concepts_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/files/{sha256}\"} 8"))
+        #expect(metrics.contains("concepts_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/files/{sha256}\",le=\"+Inf\"} 8"))
+
         #expect(try await http(.GET, server.base + "/v1/files/\(String(repeating: "a", count: 64))", token: token).status == 404)
         #expect(try await http(.GET, server.base + "/v1/files/..%2F..%2Fcatalog.sqlite", token: token).status == 400)
         // Blobs that are not exported files (base weights, deltas) are not served.

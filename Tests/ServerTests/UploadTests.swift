@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Registry
 import Testing
@@ -67,6 +68,15 @@ struct UploadTests {
         let base = server.base + "/v1/concepts/x/versions?base=tiny&category=cat"
         let big = try await http(.POST, base, token: token, body: try Data(contentsOf: tinyConcept("cat-adobe.bin")))
         #expect(big.status == 413 && big.errorCode == "too_large")
+
+        // A body without Content-Length (chunked) is cut off at the limit while it streams.
+        var chunked = HTTPClientRequest(url: base)
+        chunked.method = .POST
+        chunked.headers.add(name: "Authorization", value: "Bearer \(token)")
+        chunked.body = .stream(SlowBody(data: Data(repeating: 1, count: 100_000), chunks: 10, pause: .milliseconds(1)), length: .unknown)
+        let streamed = try? await HTTPClient.shared.execute(chunked, timeout: .seconds(60))
+        #expect(streamed.map { $0.status.code == 413 } ?? true, "chunked upload past the limit: \(streamed.map { "\($0.status)" } ?? "connection closed")")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: server.root.appendingPathComponent("cache/tmp").path)) ?? []).isEmpty)
 
         let garbage = try await http(.POST, base + "&filename=delta.bin", token: token, body: Data(repeating: 7, count: 4096))
         #expect(garbage.status == 422 && garbage.errorCode == "invalid_content")
