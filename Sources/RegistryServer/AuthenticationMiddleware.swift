@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdAuth
@@ -10,6 +11,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = RegistryRequestContext
     let store: Store
     let lastUse = LastUse()
+    let cache: TokenCache
+
+    init(store: Store, cacheLifetime: Duration) {
+        self.store = store
+        cache = TokenCache(lifetime: cacheLifetime)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -17,8 +24,15 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard let bearer = request.headers.bearer else { throw APIError.unauthorized("the Authorization header is not a bearer token") }
             let secret = bearer.token
             let store = self.store
-            guard let identity = try await blocking({ try store.authenticateToken(secret) }) else {
-                throw APIError.unauthorized("unknown or revoked token")
+            let identity: APITokenInfo
+            if let cached = cache.identity(for: secret) {
+                identity = cached
+            } else {
+                guard let found = try await blocking({ try store.authenticateToken(secret) }) else {
+                    throw APIError.unauthorized("unknown or revoked token")
+                }
+                cache.remember(found, for: secret)
+                identity = found
             }
             context.identity = identity
             if lastUse.shouldRecord(identity.name) {
@@ -40,6 +54,39 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 recorded[name] = now
                 return true
             }
+        }
+    }
+}
+
+/// Tokens found valid in the last `lifetime` (default 1 s), so that a burst of requests costs one
+/// catalog read: a revocation takes effect within `lifetime`. Keyed by the SHA-256 of the secret;
+/// only valid tokens are kept, at most 1,000.
+/// `@unchecked Sendable`: the dictionary is only touched under the lock.
+final class TokenCache: @unchecked Sendable {
+    private let lifetime: Duration
+    private let lock = NSLock()
+    private var entries: [String: (identity: APITokenInfo, until: ContinuousClock.Instant)] = [:]
+
+    init(lifetime: Duration) { self.lifetime = lifetime }
+
+    private static func key(_ secret: String) -> String { SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined() }
+
+    func identity(for secret: String) -> APITokenInfo? {
+        guard lifetime > .zero else { return nil }
+        let key = Self.key(secret), now = ContinuousClock.now
+        return lock.withLock {
+            guard let entry = entries[key] else { return nil }
+            guard entry.until > now else { entries[key] = nil; return nil }
+            return entry.identity
+        }
+    }
+
+    func remember(_ identity: APITokenInfo, for secret: String) {
+        guard lifetime > .zero else { return }
+        let key = Self.key(secret), until = ContinuousClock.now + lifetime
+        lock.withLock {
+            if entries.count >= 1000 { entries.removeAll() }
+            entries[key] = (identity, until)
         }
     }
 }

@@ -36,7 +36,7 @@ public struct RegistryServer: Sendable {
         let router = Router(context: RegistryRequestContext.self)
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthenticationMiddleware(store: store))
+        router.add(middleware: AuthenticationMiddleware(store: store, cacheLifetime: configuration.tokenCacheLifetime))
         let table = RouteTable(router: router)
         addServiceRoutes(to: table)
         addConceptRoutes(to: table)

@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var publicRead: Bool
     /// Uploads larger than this are refused with 413 (default 1 GiB).
     public var maxUpload: Int
+    /// How long a token found valid is trusted without a catalog read (a revocation takes effect
+    /// within this time); zero checks the catalog on every request.
+    public var tokenCacheLifetime: Duration = .seconds(1)
 
     public static let defaultPort = 8740
     public static let defaultMaxUpload = 1 << 30

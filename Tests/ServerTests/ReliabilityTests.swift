@@ -132,12 +132,13 @@ struct ReliabilityTests {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port2)/v1/concepts/late/versions?base=tiny&category=cat")
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.body = .stream(SlowBody(data: bytes, chunks: 6, pause: .milliseconds(250)), length: .known(Int64(bytes.count)))
+            request.body = .stream(SlowBody(data: bytes, chunks: 12, pause: .milliseconds(250)), length: .known(Int64(bytes.count)))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             _ = try await response.body.collect(upTo: 1 << 20)
             return Int(response.status.code)
         }
-        try await Task.sleep(for: .milliseconds(400))
+        // SIGTERM while the body is still arriving (the head and first chunk are in, ~2 s of body to go).
+        try await Task.sleep(for: .milliseconds(1000))
         second.terminate()
         #expect(try await inFlight.value == 201)
         second.waitUntilExit()
@@ -164,7 +165,7 @@ struct StallingBody: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
 }
 
-/// A request body sent in `chunks` pieces with a pause before each (a slow client that does finish).
+/// A request body sent in `chunks` pieces with a pause between them (a slow client that does finish).
 struct SlowBody: AsyncSequence, Sendable {
     typealias Element = NIOCore.ByteBuffer
     let data: Data
@@ -177,8 +178,8 @@ struct SlowBody: AsyncSequence, Sendable {
             let size = (body.data.count + body.chunks - 1) / body.chunks
             let start = index * size
             guard start < body.data.count else { return nil }
+            if index > 0 { try await Task.sleep(for: body.pause) }
             index += 1
-            try await Task.sleep(for: body.pause)
             return NIOCore.ByteBuffer(bytes: body.data[start..<Swift.min(start + size, body.data.count)])
         }
     }
