@@ -24,7 +24,7 @@ struct ReliabilityTests {
         #expect(try await http(.POST, server.base + "/v1/regsets", token: token, body: Data(repeating: 0x20, count: 5 << 20)).status == 413)
         // An oversized header block: refused (or the connection closed), never a crash.
         let huge = try? await http(.GET, server.base + "/v1/concepts", token: token, headers: [("X-Big", String(repeating: "a", count: 200_000))])
-        #expect(huge.map { $0.status >= 400 } ?? true)
+        #expect(huge.map { $0.status == 400 } ?? true)  // NIO's parser answers 400 (empty body) and closes
         #expect(try await http(.GET, server.base + "/healthz").status == 200)
         #expect(try await http(.GET, server.base + "/v1/concepts", token: token).status == 200)
     }
