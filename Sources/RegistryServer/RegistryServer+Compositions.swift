@@ -57,8 +57,9 @@ extension RegistryServer {
             }
             let format = try Self.format(request.uri.queryParameters.get("format"))
             let answer: CompositionResponse? = try await blocking {
-                guard let report = try store.compositionReport(id: id) else { return nil }
+                guard var report = try store.compositionReport(id: id) else { return nil }
                 let files = try store.exportedFiles(owner: Store.exportOwner(compositionID: id), format: format)
+                report.files = files?.map(\.path) ?? []
                 return CompositionResponse(compositionID: id, cached: true, format: format.rawValue,
                                            files: Manifest(format: format, files: files ?? []).files, report: report)
             }
@@ -73,7 +74,8 @@ extension RegistryServer {
     static func composition(store: Store, references: [String], regset: String?, format: ExportFormat, useCache: Bool = true) throws -> CompositionResponse {
         let id = try store.compositionID(references: references, regset: regset)
         let owner = Store.exportOwner(compositionID: id)
-        if useCache, let report = try store.compositionReport(id: id), let files = try store.exportedFiles(owner: owner, format: format) {
+        if useCache, var report = try store.compositionReport(id: id), let files = try store.exportedFiles(owner: owner, format: format) {
+            report.files = files.map(\.path)
             return CompositionResponse(compositionID: id, cached: true, format: format.rawValue, files: Manifest(format: format, files: files).files,
                                        report: report)
         }

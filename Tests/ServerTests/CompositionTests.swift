@@ -35,6 +35,7 @@ struct CompositionTests {
         #expect(second.status == 200)
         #expect(second.json["cached"] as? Bool == true)
         #expect(second.json["composition_id"] as? String == id)
+        #expect(((second.json["report"] as? [String: Any])?["files"] as? [String]).map(Set.init) == Set(files.compactMap { $0["path"] as? String }))
         #expect((second.json["files"] as? [[String: Any]])?.compactMap { $0["sha256"] as? String } == files.compactMap { $0["sha256"] as? String })
 
         let again = try await http(.POST, server.base + "/v1/compositions", token: token, body: json(["concepts": ["cat", "dog"], "format": "lora", "cache": false]))
