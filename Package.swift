@@ -21,12 +21,22 @@ let package = Package(
         .library(name: "TextEncoder", targets: ["TextEncoder"]),
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
         .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "RegistryServer", targets: ["RegistryServer"]),
+        .library(name: "RegistryClient", targets: ["RegistryClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The service (`concepts serve`) and its client (`concepts pull`).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C libraries (Debian: libopenblas-dev, liblapacke-dev, libzstd-dev)
@@ -68,12 +78,48 @@ let package = Package(
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
 
+        // MARK: The service and its client
+        // `concepts serve`: API v1 (openapi.yaml), content-addressed files, tokens, metrics, the HTML page.
+        .target(
+            name: "RegistryServer",
+            dependencies: [
+                "Registry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // Embedded in the binary (tracked by the build like sources; no bundle lookup at run time).
+            resources: [
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/templates/head.mustache"), .embedInCode("Resources/templates/foot.mustache"),
+                .embedInCode("Resources/templates/index.mustache"), .embedInCode("Resources/templates/concept.mustache"),
+            ]
+        ),
+        // `concepts pull`: manifests, ranged downloads with resume, SHA-256 checks, the local cache.
+        .target(
+            name: "RegistryClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: The `concepts` executable
         .executableTarget(
             name: "concepts",
             dependencies: [
                 "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry",
+                "RegistryServer", "RegistryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "cli"
         ),
@@ -92,6 +138,16 @@ let package = Package(
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Registry", "RegistryServer", "RegistryClient", "concepts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,9 @@ enum CommandList {
         RegsetCommand.self,
         VerifyCommand.self,
         GCCommand.self,
+        ServeCommand.self,
+        TokenCommand.self,
+        PullCommand.self,
         RuntimeCommand.self,
     ]
 }

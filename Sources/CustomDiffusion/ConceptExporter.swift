@@ -143,8 +143,15 @@ public enum ConceptExporter {
         try atomically(url) { try Safetensors.write(tensors.map { (name: $0.0, tensor: $0.1) }, metadata: metadata, to: $0) }
     }
 
+    /// `TorchCheckpoint.write` is atomic itself (temporary sibling, then rename) and names the
+    /// archive's top folder after the file (`delta/`); through `atomically` the folder would carry the
+    /// temporary name with its random UUID, and two exports of the same weights would differ.
     static func writeTorch(_ value: PickleValue, to url: URL) throws {
-        try atomically(url) { try TorchCheckpoint.write(value, to: $0) }
+        do {
+            try TorchCheckpoint.write(value, to: url.path)
+        } catch {
+            throw ConceptError.cannotWrite(path: url.path, reason: (error as? LocalizedError)?.errorDescription ?? String(describing: error))
+        }
     }
 
     /// Runs `write` on a temporary sibling path, then renames it onto `url`.

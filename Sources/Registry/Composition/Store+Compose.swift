@@ -25,8 +25,8 @@ extension Store {
         }
         let base = resolved[0]
         let (regsetName, prepared) = try composeBasis(baseID: base.baseID, baseName: base.baseName, regset: request.regset)
-        let key = ([Self.solverVersion, String(base.baseID), regsetName, prepared.sigmaSHA256] + resolved.map { String($0.versionID) }).joined(separator: "|")
-        let compositionID = String(Data(key.utf8).withUnsafeBytes { BlobStore.digest($0) }.prefix(32))
+        let compositionID = Self.compositionID(baseID: base.baseID, regset: regsetName, sigmaSHA256: prepared.sigmaSHA256,
+                                               versionIDs: resolved.map(\.versionID))
 
         var result: ComposeResult
         var updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)]

@@ -78,5 +78,6 @@ public final class Store: @unchecked Sendable {
         "SELECT features_blob FROM merge_key", "SELECT target_blob FROM merge_key_layer", "SELECT base_blob FROM merge_key_layer",
         "SELECT eigenvectors_blob FROM compose_basis", "SELECT eigenvalues_blob FROM compose_basis", "SELECT up_blob FROM composition_layer", "SELECT down_blob FROM composition_layer",
         "SELECT embedding_blob FROM composition_token", "SELECT blob FROM caption_encoder_file",
+        "SELECT blob FROM export_file",
     ]
 }

@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// What a bearer token may do (issue 11 §3): `read` < `write` < `admin`; a scope includes the smaller ones.
+public enum TokenScope: String, Codable, Sendable, CaseIterable, Comparable {
+    case read, write, admin
+
+    private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    public static func < (lhs: TokenScope, rhs: TokenScope) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// A token as `token list` shows it: never the secret, which the catalog does not keep.
+public struct APITokenInfo: Codable, Sendable, Equatable {
+    public let name: String
+    public let scope: TokenScope
+    public let createdAt: String
+    public let lastUsedAt: String?
+    enum CodingKeys: String, CodingKey {
+        case name, scope
+        case createdAt = "created_at"
+        case lastUsedAt = "last_used_at"
+    }
+}
+
+/// The result of `token create`: the only time the secret is shown.
+public struct APITokenCreated: Codable, Sendable {
+    public let name: String
+    public let scope: TokenScope
+    public let token: String
+}
+
+/// Errors of the token table.
+public enum TokenError: Error, LocalizedError, Equatable {
+    case exists(String)
+    case unknown(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case .exists(let name): "a token named '\(name)' already exists (revoke it first)"
+        case .unknown(let name): "no token named '\(name)' (see `concepts token list`)"
+        }
+    }
+}
+
+extension Store {
+    /// Creates a token: 32 random bytes from the system's CSPRNG, hex, prefixed `crt_`; stores only
+    /// its SHA-256.
+    public func createToken(name: String, scope: TokenScope) throws -> APITokenCreated {
+        try ConceptReference.validate(name: name, kind: "token")
+        var generator = SystemRandomNumberGenerator()
+        let secret = "crt_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let digest = Self.tokenDigest(secret)
+        do {
+            try database.write { db in
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE name = ?", arguments: [name]) != nil { throw TokenError.exists(name) }
+                try db.execute(sql: "INSERT INTO api_token (name, scope, sha256, created_at) VALUES (?, ?, ?, ?)",
+                               arguments: [name, scope.rawValue, digest, Timestamp.now()])
+            }
+        }
+        return APITokenCreated(name: name, scope: scope, token: secret)
+    }
+
+    /// Every token, by name.
+    public func tokens() throws -> [APITokenInfo] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, scope, created_at, last_used_at FROM api_token ORDER BY name").map { row in
+                APITokenInfo(name: row["name"], scope: TokenScope(rawValue: row["scope"]) ?? .read, createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
+            }
+        }
+    }
+
+    /// Deletes a token: requests presenting it are refused from then on.
+    public func revokeToken(name: String) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw TokenError.unknown(name) }
+        }
+    }
+
+    /// The token that `secret` is, or nil. The presented secret is hashed and compared with every
+    /// stored hash in constant time (no early exit on the first differing byte, no index lookup
+    /// whose timing depends on the secret).
+    public func authenticateToken(_ secret: String) throws -> APITokenInfo? {
+        let presented = Array(Self.tokenDigest(secret).utf8)
+        let rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT name, scope, sha256, created_at, last_used_at FROM api_token") }
+        var found: APITokenInfo?
+        for row in rows {
+            let stored = Array((row["sha256"] as String).utf8)
+            if Self.constantTimeEqual(presented, stored) {
+                found = APITokenInfo(name: row["name"], scope: TokenScope(rawValue: row["scope"]) ?? .read, createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
+            }
+        }
+        return found
+    }
+
+    /// Records that a token was used (the server calls this at most once a minute per token).
+    public func touchToken(name: String) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE api_token SET last_used_at = ? WHERE name = ?", arguments: [Timestamp.now(), name])
+        }
+    }
+
+    /// Hex SHA-256 of a token's UTF-8 bytes.
+    static func tokenDigest(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Equal length and bytes, examined in full whatever the first difference.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in a.indices { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}
