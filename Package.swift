@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // ConceptRegistry — a concept registry and asset store for Custom Diffusion.
 //
 // Modules follow the data flow (see ../shared/docs/DESIGN.md §2):
@@ -95,3 +95,8 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Builds stay warning-free (debug and release): a warning in one of our Swift targets is an error.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}
