@@ -1,179 +1,126 @@
 import Foundation
 import GRDB
 
-/// Writing a set's index file (layout and estimator: `CaptionScanIndex`).
+/// Computing a set's index file (layout and estimator: `CaptionScanIndex`; streaming and files:
+/// `CaptionScanIndexWriter`).
 extension CaptionScanIndex {
-    /// Seed of the rotation's Gaussian matrix (fixed: an index is reproducible from the catalog).
-    static let rotationSeed: UInt64 = 0xCA97_1DE5_0001_0002
-    /// Rows rotated per matrix product while building.
-    static let buildBatch = 8192
+    /// Seed of the rotation's random signs (fixed: an index is reproducible from the catalog).
+    /// Format 04 (`CaptionRotation`, FHT-Kac); format 03 used 0xCA97_1DE5_0001_0002 for a dense Gaussian `P`.
+    static let rotationSeed: UInt64 = 0xCA97_1DE5_0001_0004
+    /// Rows per block of the centroid's partial sums (a fixed partition: the same sum whatever the thread count).
+    static let centroidBlock = 8192
 
-    /// Writes the index of set `setID` at `revision` from the catalog: one streaming pass over the
-    /// catalog (ids, fp16 rows and their mean), then codes and factors from the written rows in
-    /// batches (memory stays at a few batches); written to a temporary file, synced, then renamed.
-    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, database: DatabasePool) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CaptionError.scanIndex(path: temporary, reason: "cannot create")
-        }
-        var closed = false
-        defer {
-            if !closed { try? handle.close() }
-            try? FileManager.default.removeItem(atPath: temporary)
-        }
-        func fail(_ reason: String) -> CaptionError { .scanIndex(path: path, reason: reason) }
-
-        // Pass 1: ids and rows (in id order) from one read transaction; the centroid in Float64.
-        var ids: [Int64] = []
-        var sum = [Double](repeating: 0, count: d)
-        let layout: Layout = try database.read { db in
+    /// Builds the index of set `setID` at `revision` from the catalog (one read transaction over the
+    /// set's rows in id order) when a search finds no usable file.
+    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, database: DatabasePool) throws -> CaptionScanIndex {
+        let writer = try CaptionScanIndexWriter(path: path, setID: setID, revision: revision, dimension: d)
+        try database.read { db in
             let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption WHERE set_id = ?", arguments: [setID]) ?? 0
-            let layout = Layout(count: n, dimension: d)
-            ids.reserveCapacity(n)
-            try handle.seek(toOffset: UInt64(layout.rows))
-            var chunk = Data(capacity: 1 << 22)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
-            while let row = try cursor.next() {
-                let id: Int64 = row[0]
-                try row.withUnsafeData(atIndex: 1) { data in
-                    guard let data, data.count == 2 * d else { throw fail("caption \(id) has a \(data?.count ?? 0)-byte embedding, not \(2 * d)") }
-                    let finite = data.withUnsafeBytes { raw in
-                        sum.withUnsafeMutableBufferPointer { total in
-                            var finite = true
-                            for j in 0..<d {
-                                let bits = raw.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)
-                                finite = finite && UInt16(littleEndian: bits) & 0x7C00 != 0x7C00
-                                total[j] += Double(widen(bits))
-                            }
-                            return finite
-                        }
-                    }
-                    guard finite else { throw fail("caption \(id) has a non-finite embedding") }
-                    chunk.append(data)
-                }
-                ids.append(id)
-                if chunk.count >= 1 << 22 { try handle.write(contentsOf: chunk); chunk.removeAll(keepingCapacity: true) }
-            }
-            try handle.write(contentsOf: chunk)
-            guard ids.count == n else { throw fail("the set changed while it was indexed") }
-            return layout
+            try appendCatalogRows(setID: setID, db: db, to: writer)
+            guard writer.ids.count == n else { throw CaptionError.scanIndex(path: path, reason: "the set changed while it was indexed") }
         }
-        let n = layout.count
-        let centroid = sum.map { n > 0 ? Float($0 / Double(n)) : 0 }
-        let centroidNorm2 = centroid.reduce(Float(0)) { $0 + $1 * $1 }
-        let rotation = try randomRotation(dimension: d, seed: rotationSeed)
-        try handle.seek(toOffset: UInt64(layout.ids))
-        try handle.write(contentsOf: ids.withUnsafeBytes { Data($0) })
-        try handle.synchronize()
-
-        // Pass 2: y = P(x − c) per batch of the written rows → factors and codes.
-        let mapped: ByteBuffer
-        do { mapped = try MappedFile.map(path: temporary) } catch { throw fail(error.localizedDescription) }
-        guard mapped.count == layout.size else { throw fail("wrote \(mapped.count) bytes, expected \(layout.size)") }
-        let rotationMatrix = Matrix<Float>(rows: d, cols: d, storage: rotation)
-        var factorData = Data(capacity: 16 * buildBatch), codeData = Data(capacity: layout.codeBytes * buildBatch)
-        let sqrtD = Float(d).squareRoot()
-        var start = 0
-        while start < n {
-            let rows = min(buildBatch, n - start)
-            var batch = Matrix<Float>(zeros: rows, d)
-            var offsets = [Float](repeating: 0, count: rows)  // x·c − c·c
-            let threads = ProcessInfo.processInfo.activeProcessorCount
-            mapped.withUnsafeBytes { raw in
-                batch.storage.withUnsafeMutableBufferPointer { outBuffer in
-                    offsets.withUnsafeMutableBufferPointer { offsetBuffer in
-                        centroid.withUnsafeBufferPointer { centroidBuffer in
-                            nonisolated(unsafe) let bits = (raw.baseAddress! + layout.rows + 2 * d * start).assumingMemoryBound(to: UInt16.self)
-                            nonisolated(unsafe) let out = outBuffer.baseAddress!, offsetOut = offsetBuffer.baseAddress!, c = centroidBuffer.baseAddress!
-                            DispatchQueue.concurrentPerform(iterations: threads) { part in
-                                for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
-                                    var dot: Float = 0
-                                    for j in 0..<d {
-                                        let x = widen(bits[i * d + j])
-                                        out[i * d + j] = x - c[j]
-                                        dot += x * c[j]
-                                    }
-                                    offsetOut[i] = dot - centroidNorm2
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            let rotated = Matrix.matmul(batch, rotationMatrix, transposeB: true)  // row i = P(x_i − c)
-            var factorValues = [Float](repeating: 0, count: 4 * rows)
-            var codes = [UInt8](repeating: 0, count: layout.codeBytes * rows)
-            rotated.storage.withUnsafeBufferPointer { ys in
-                factorValues.withUnsafeMutableBufferPointer { fBuffer in
-                    codes.withUnsafeMutableBufferPointer { cBuffer in
-                        nonisolated(unsafe) let y0 = ys.baseAddress!, f = fBuffer.baseAddress!, c = cBuffer.baseAddress!
-                        let offsetValues = offsets
-                        DispatchQueue.concurrentPerform(iterations: threads) { part in
-                            for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
-                                var norm2: Float = 0, l1: Float = 0
-                                let y = y0 + i * d, code = c + i * layout.codeBytes
-                                for j in 0..<d {
-                                    norm2 += y[j] * y[j]
-                                    l1 += abs(y[j])
-                                    if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
-                                }
-                                let r = norm2.squareRoot()
-                                if r > 0, l1 > 0 {
-                                    let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
-                                    f[4 * i] = r / a
-                                    f[4 * i + 1] = r * max(0, 1 - a * a).squareRoot() / a
-                                }
-                                f[4 * i + 2] = offsetValues[i]
-                                f[4 * i + 3] = r
-                            }
-                        }
-                    }
-                }
-            }
-            factorValues.withUnsafeBytes { factorData.append(contentsOf: $0) }
-            codeData.append(contentsOf: codes)
-            try handle.seek(toOffset: UInt64(layout.factors + 16 * start))
-            try handle.write(contentsOf: factorData)
-            try handle.seek(toOffset: UInt64(layout.codes + layout.codeBytes * start))
-            try handle.write(contentsOf: codeData)
-            factorData.removeAll(keepingCapacity: true)
-            codeData.removeAll(keepingCapacity: true)
-            start += rows
-        }
-
-        // Header, rotation and centroid, with their checksum.
-        var head = Data(count: layout.ids)
-        head.withUnsafeMutableBytes { raw in
-            for (k, byte) in magic.enumerated() { raw[k] = byte }
-            let fields: [UInt64] = [UInt64(n), UInt64(d), UInt64(bitPattern: setID), UInt64(bitPattern: revision), UInt64(layout.codeBytes), rotationSeed]
-            for (k, v) in fields.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: 8 + 8 * k, as: UInt64.self) }
-            for (k, v) in rotation.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.rotation + 4 * k, as: UInt32.self) }
-            for (k, v) in centroid.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.centroid + 4 * k, as: UInt32.self) }
-            let sum = checksum(UnsafeRawPointer(raw.baseAddress!), layout: layout)
-            raw.storeBytes(of: sum.littleEndian, toByteOffset: 56, as: UInt64.self)
-        }
-        try handle.seek(toOffset: 0)
-        try handle.write(contentsOf: head)
-        try handle.synchronize()
-        try handle.close()
-        closed = true
-        guard rename(temporary, path) == 0 else { throw fail(String(cString: strerror(errno))) }
+        try writer.finish()
+        return try writer.publish()
     }
 
-    /// A random orthogonal d × d matrix (row-major): `P = G (GᵀG)^-½` for a seeded Gaussian `G`
-    /// (`GᵀG = V Λ Vᵀ`, so `PᵀP = I`).
-    static func randomRotation(dimension d: Int, seed: UInt64) throws -> [Float] {
-        var random = SplitMix64(seed: seed)
-        let g = Matrix<Double>(rows: d, cols: d, storage: (0..<(d * d)).map { _ in random.nextGaussian() })
-        let eigen = try SymmetricEigen(g.gram)
-        guard let smallest = eigen.values.first, smallest > 1e-12 * (eigen.values.last ?? 1) else {
-            throw CaptionError.scanIndex(path: "rotation", reason: "singular random matrix")
+    /// Appends the rows of set `setID` in the catalog to `writer`, in id order.
+    static func appendCatalogRows(setID: Int64, db: Database, to writer: CaptionScanIndexWriter) throws {
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
+        while let row = try cursor.next() {
+            let id: Int64 = row[0]
+            try row.withUnsafeData(atIndex: 1) { data in
+                guard let data else { throw CaptionError.scanIndex(path: writer.path, reason: "caption \(id) has no embedding") }
+                try writer.append(id: id, data: data)
+            }
         }
-        var scaled = eigen.vectors  // V Λ^-½
-        for i in 0..<d { for k in 0..<d { scaled.storage[i * d + k] /= eigen.values[k].squareRoot() } }
-        let inverseRoot = Matrix.matmul(scaled, eigen.vectors, transposeB: true)
-        return Matrix.matmul(g, inverseRoot).storage.map { Float($0) }
+    }
+
+    /// Fills a mapped index file whose rows section is written (`layout.count` rows, ids in id
+    /// order): the centroid (Float64 sums), `P`, the codes and factors (in parallel, one row at a
+    /// time: the bytes do not depend on the thread count), the ids and the header with its checksum.
+    static func fill(_ base: UnsafeMutableRawPointer, layout: Layout, ids: [Int64], setID: Int64, revision: Int64, path: String) throws {
+        let n = layout.count, d = layout.dimension, codeBytes = layout.codeBytes
+        func fail(_ reason: String) -> CaptionError { .scanIndex(path: path, reason: reason) }
+        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        nonisolated(unsafe) let rows = UnsafeRawPointer(base + layout.rows).assumingMemoryBound(to: UInt16.self)
+
+        // The centroid: per-block Float64 partial sums, added in block order; non-finite rows refused.
+        let blocks = (n + centroidBlock - 1) / centroidBlock
+        var partial = [Double](repeating: 0, count: blocks * d)
+        var firstBad = [Int](repeating: Int.max, count: blocks)
+        partial.withUnsafeMutableBufferPointer { partialBuffer in
+            firstBad.withUnsafeMutableBufferPointer { badBuffer in
+                nonisolated(unsafe) let sums = partialBuffer.baseAddress!, bad = badBuffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                    let total = sums + b * d
+                    for i in (b * centroidBlock)..<min(n, (b + 1) * centroidBlock) {
+                        let row = rows + i * d
+                        var finite = true
+                        for j in 0..<d {
+                            let bits = row[j]
+                            finite = finite && UInt16(littleEndian: bits) & 0x7C00 != 0x7C00
+                            total[j] += Double(widen(bits))
+                        }
+                        if !finite, bad[b] == Int.max { bad[b] = i }
+                    }
+                }
+            }
+        }
+        if let row = firstBad.min(), row != Int.max { throw fail("caption \(ids[row]) has a non-finite embedding") }
+        var sum = [Double](repeating: 0, count: d)
+        for b in 0..<blocks { for j in 0..<d { sum[j] += partial[b * d + j] } }
+        let centroid = sum.map { n > 0 ? Float($0 / Double(n)) : 0 }
+        let centroidNorm2 = centroid.reduce(Float(0)) { $0 + $1 * $1 }
+        let rotation = CaptionRotation(dimension: d, seed: rotationSeed)
+
+        // Codes and factors: y = P(x − c), r = ‖y‖, a = Σ|y_i| / (r√d), the signs of y.
+        let sqrtD = Float(d).squareRoot()
+        nonisolated(unsafe) let factors = (base + layout.factors).assumingMemoryBound(to: Float.self)
+        nonisolated(unsafe) let codes = (base + layout.codes).assumingMemoryBound(to: UInt8.self)
+        centroid.withUnsafeBufferPointer { centroidBuffer in
+            nonisolated(unsafe) let c = centroidBuffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                let y = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                let scratch = rotation.makeScratch()
+                defer { y.deallocate(); scratch.deallocate() }
+                for i in (n * part / threads)..<(n * (part + 1) / threads) {
+                    let row = rows + i * d
+                    var dot: Float = 0
+                    for j in 0..<d {
+                        let x = widen(row[j])
+                        y[j] = x - c[j]
+                        dot += x * c[j]
+                    }
+                    rotation.apply(y, scratch: scratch)
+                    var norm2: Float = 0, l1: Float = 0
+                    let code = codes + i * codeBytes
+                    code.update(repeating: 0, count: codeBytes)
+                    for j in 0..<d {
+                        norm2 += y[j] * y[j]
+                        l1 += abs(y[j])
+                        if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
+                    }
+                    let r = norm2.squareRoot()
+                    var fDot: Float = 0, fErr: Float = 0
+                    if r > 0, l1 > 0 {
+                        let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
+                        fDot = r / a
+                        fErr = r * max(0, 1 - a * a).squareRoot() / a
+                    }
+                    for (k, v) in [fDot, fErr, dot - centroidNorm2, r].enumerated() {
+                        (factors + 4 * i + k).withMemoryRebound(to: UInt32.self, capacity: 1) { $0.pointee = v.bitPattern.littleEndian }
+                    }
+                }
+            }
+        }
+
+        // Ids, then the header, P and c with their checksum.
+        for (k, id) in ids.enumerated() { base.storeBytes(of: id.littleEndian, toByteOffset: layout.ids + 8 * k, as: Int64.self) }
+        for (k, v) in rotation.dense().enumerated() { base.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.rotation + 4 * k, as: UInt32.self) }
+        for (k, v) in centroid.enumerated() { base.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.centroid + 4 * k, as: UInt32.self) }
+        for (k, byte) in magic.enumerated() { base.storeBytes(of: byte, toByteOffset: k, as: UInt8.self) }
+        let fields: [UInt64] = [UInt64(n), UInt64(d), UInt64(bitPattern: setID), UInt64(bitPattern: revision), UInt64(codeBytes), rotationSeed]
+        for (k, v) in fields.enumerated() { base.storeBytes(of: v.littleEndian, toByteOffset: 8 + 8 * k, as: UInt64.self) }
+        base.storeBytes(of: checksum(UnsafeRawPointer(base), layout: layout).littleEndian, toByteOffset: 56, as: UInt64.self)
     }
 }

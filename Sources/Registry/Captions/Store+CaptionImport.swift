@@ -122,7 +122,7 @@ extension Store {
         }
         defer { pipeline.close() }
 
-        return try database.write { db -> CaptionImportResult in
+        let (result, index) = try database.write { db -> (CaptionImportResult, CaptionScanIndexWriter?) in
             try db.execute(sql: "PRAGMA cache_size = -262144")
             let setID: Int64
             if let id = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) {
@@ -132,6 +132,16 @@ extension Store {
                 try db.execute(sql: "INSERT INTO caption_set (name, dimension, encoder, created_at) VALUES (?, ?, ?, ?)",
                                arguments: [set, dimension, encoderName, CaptionClock.now()])
                 setID = db.lastInsertedRowID
+            }
+            // The set's scan index at the revision this import makes, written as the rows go in (the
+            // set's earlier rows first), so that no search pays for it. It is a cache: when it cannot
+            // be written the import goes on, and the first search builds it from the catalog.
+            let revision = try Int64.fetchOne(db, sql: "SELECT revision FROM caption_set WHERE id = ?", arguments: [setID]) ?? 0
+            var index: CaptionScanIndexWriter? = try? CaptionScanIndexWriter(
+                path: captionIndexPath(setID: setID, revision: revision + 1), setID: setID, revision: revision + 1, dimension: dimension)
+            func dropIndex() { index?.discard(); index = nil }
+            if let writer = index {
+                do { try CaptionScanIndex.appendCatalogRows(setID: setID, db: db, to: writer) } catch { dropIndex() }
             }
             // Full-text indexing in one statement after the inserts: FTS5 flushes its pending terms at
             // every statement, so the per-row trigger would write one tiny segment per caption (and
@@ -145,7 +155,11 @@ extension Store {
             while let batch = try pipeline.next() {
                 for (record, embedding) in zip(batch.records, batch.embeddings) {
                     try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
-                    if db.changesCount == 0 { duplicates += 1 } else { imported += 1 }
+                    if db.changesCount == 0 { duplicates += 1; continue }
+                    imported += 1
+                    if let writer = index {
+                        do { try writer.append(id: db.lastInsertedRowID, data: embedding) } catch { dropIndex() }
+                    }
                 }
                 rows += batch.records.count
                 progress?(rows)
@@ -154,14 +168,24 @@ extension Store {
             if let numpy, numpy.rows != rows {
                 throw CaptionError.embeddingCountMismatch(path: numpy.path, rows: numpy.rows, captions: rows)
             }
+            if imported == 0 { dropIndex() }
+            // The index's codes are computed on another thread while SQLite builds the full-text index.
+            let finishing = index.map { writer in BackgroundTask { try writer.finish() } }
+            defer { _ = try? finishing?.wait() }
             if let trigger {
                 try db.execute(sql: "INSERT INTO caption_search (rowid, caption) SELECT id, caption FROM caption WHERE id >= ? ORDER BY id",
                                arguments: [firstNewID])
                 try db.execute(sql: trigger)
             }
             if imported > 0 { try db.execute(sql: "UPDATE caption_set SET revision = revision + 1 WHERE id = ?", arguments: [setID]) }
-            return CaptionImportResult(set: set, imported: imported, skippedDuplicates: duplicates)
+            if let finishing {
+                do { try finishing.wait() } catch { dropIndex() }
+            }
+            return (CaptionImportResult(set: set, imported: imported, skippedDuplicates: duplicates), index)
         }
+        // Committed: the index file takes its name (a crash before this leaves only a temporary file).
+        if let index, let published = try? index.publish() { adoptCaptionIndex(published) }
+        return result
     }
 
     /// Every caption set, by name.
