@@ -69,6 +69,20 @@ import Testing
         }
     }
 
+    /// Widths that are not a multiple of the kernels' 8 lanes, nor a power of two.
+    @Test(arguments: [5, 37, 100])
+    func oddWidths(d: Int) throws {
+        let (t, queries) = try Self.clusteredStore(d: d, n: 400)
+        let index = try Self.index(t, d: d)
+        for q in queries.prefix(3) {
+            Self.expectExact(try t.store.searchCaptions(vector: q, set: "s", threshold: -1, limit: 50), try Self.exact(t, q), threshold: -1, limit: 50)
+            let unit = try CaptionEmbedding.normalized(q)
+            let bounds = index.bounds(query: unit)
+            let exact = index.exactSimilarities(query: unit, rows: Array(0..<400), threads: 1)
+            #expect((0..<400).allSatisfy { abs(bounds[$0].estimate - exact[$0]) <= bounds[$0].error && bounds[$0].hammingUpper >= exact[$0] })
+        }
+    }
+
     @Test func estimatesStayWithinTheirBound() throws {
         let (t, queries) = try Self.clusteredStore()
         let index = try Self.index(t, d: Self.d)

@@ -80,19 +80,14 @@ final class CaptionScanIndexWriter: @unchecked Sendable {
         let layout = CaptionScanIndex.Layout(count: n, dimension: d)
         do {
             try handle.truncate(atOffset: UInt64(layout.size))
-            try handle.close()
+            try handle.close()  // `fill` works through its own descriptor
         } catch { throw fail(error.localizedDescription) }
         self.handle = nil
         let fd = open(temporary, O_RDWR)
         guard fd >= 0 else { throw fail(String(cString: strerror(errno))) }
         defer { close(fd) }
-        guard let mapping = mmap(nil, layout.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), mapping != MAP_FAILED else {
-            throw fail("mmap: \(String(cString: strerror(errno)))")
-        }
-        defer { munmap(mapping, layout.size) }
-        nonisolated(unsafe) let base = mapping
-        try CaptionScanIndex.fill(base, layout: layout, ids: ids, setID: setID, revision: revision, path: path)
-        guard msync(mapping, layout.size, MS_SYNC) == 0 else { throw fail("msync: \(String(cString: strerror(errno)))") }
+        try CaptionScanIndex.fill(fd: fd, layout: layout, ids: ids, setID: setID, revision: revision, path: path)
+        guard fsync(fd) == 0 else { throw fail("fsync: \(String(cString: strerror(errno)))") }
         state = .finished
     }
 
