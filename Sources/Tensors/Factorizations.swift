@@ -18,7 +18,7 @@ public struct CholeskyFactor: Sendable {
 
     public init(_ a: Matrix<Double>) throws {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("Cholesky needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
         let n = a.rows
         var l = a
         let anorm = l.storage.withUnsafeBufferPointer { LAPACKE_dlange(rowMajor, char("1"), Int32(n), Int32(n), $0.baseAddress, Int32(n)) }
@@ -34,7 +34,7 @@ public struct CholeskyFactor: Sendable {
     /// A factor computed earlier (e.g. read back from a cache): `factor`'s lower triangle is L.
     public init(factor: Matrix<Double>, reciprocalCondition: Double) throws {
         guard factor.rows == factor.cols else { throw LinearAlgebraError.shapeMismatch("Cholesky factor must be square, got \(factor.rows)×\(factor.cols)") }
-        guard factor.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("Cholesky factor") }
+        guard factor.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("Cholesky factor") }
         self.factor = factor
         self.reciprocalCondition = reciprocalCondition
     }
@@ -43,7 +43,7 @@ public struct CholeskyFactor: Sendable {
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows
         guard b.rows == n else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, factor has order \(n)") }
-        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
+        guard b.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
         let info = factor.storage.withUnsafeBufferPointer { pa in
@@ -66,7 +66,7 @@ public struct LUFactor: Sendable {
 
     public init(_ a: Matrix<Double>) throws {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("LU needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
         let n = a.rows
         var lu = a
         var ipiv = [Int32](repeating: 0, count: max(n, 1))
@@ -87,7 +87,7 @@ public struct LUFactor: Sendable {
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows
         guard b.rows == n else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, factor has order \(n)") }
-        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
+        guard b.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
         let info = factor.storage.withUnsafeBufferPointer { pa in
@@ -112,7 +112,7 @@ public struct SymmetricEigen: Sendable {
 
     public init(_ a: Matrix<Double>) throws {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("eigen needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
         let n = a.rows
         var q = a
         var w = [Double](repeating: 0, count: n)
@@ -132,8 +132,8 @@ extension Matrix where Scalar == Double {
     /// use `SingularValueDecomposition`.
     public static func leastSquares(_ a: Matrix<Double>, _ b: Matrix<Double>) throws -> Matrix<Double> {
         guard a.rows == b.rows else { throw LinearAlgebraError.shapeMismatch("A has \(a.rows) rows, B has \(b.rows)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("least-squares matrix") }
-        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("least-squares matrix") }
+        guard b.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         let m = a.rows, n = a.cols, nrhs = b.cols
         var aa = a
         // dgels overwrites B (max(m, n) rows) with the solution in its first n rows.
