@@ -96,7 +96,11 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// Builds stay warning-free (debug and release): a warning in one of our Swift targets is an error.
-for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+// Builds stay warning-free (`swift build -c release 2>&1 | grep warning:` prints nothing). With
+// CONCEPTS_STRICT_WARNINGS=1 a warning in one of our Swift targets is an error (opt-in, so that a
+// merge bringing a warning does not stop everyone's build; turn it on in CI once main is clean).
+if Context.environment["CONCEPTS_STRICT_WARNINGS"] == "1" {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+    }
 }
