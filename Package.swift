@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // ConceptRegistry — a concept registry and asset store for Custom Diffusion.
 //
 // Modules follow the data flow (see ../shared/docs/DESIGN.md §2):
@@ -126,7 +126,7 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "CBLAS"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "CBLAS", "CLAPACKE"],
             path: "bench/Sources"
         ),
 
@@ -151,3 +151,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Builds stay warning-free (`swift build -c release 2>&1 | grep warning:` prints nothing). With
+// CONCEPTS_STRICT_WARNINGS=1 a warning in one of our Swift targets is an error (opt-in, so that a
+// merge bringing a warning does not stop everyone's build; turn it on in CI once main is clean).
+if Context.environment["CONCEPTS_STRICT_WARNINGS"] == "1" {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+    }
+}

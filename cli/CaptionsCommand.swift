@@ -33,8 +33,8 @@ struct CaptionsCommand: ParsableCommand {
         @Argument(help: "The query text.") var text: String
         @Option(help: "The caption set (default: default).") var set: String?
         @Option(help: "The encoder (default: the set's).") var encoder: String?
-        @Option(help: "Minimum cosine similarity.") var threshold: Float = Store.defaultCaptionThreshold
-        @Option(help: "Maximum number of results.") var limit: Int = Store.defaultCaptionLimit
+        @Option(parsing: .unconditional, help: "Minimum cosine similarity (−1…1).") var threshold: Float = Store.defaultCaptionThreshold
+        @Option(parsing: .unconditional, help: "Maximum number of results.") var limit: Int = Store.defaultCaptionLimit
 
         func validate() throws {
             guard limit > 0 else { throw ValidationError("--limit must be positive") }

@@ -13,12 +13,14 @@ struct Concepts: ParsableCommand {
         subcommands: CommandList.all
     )
 
+    @OptionGroup var global: GlobalOptions
+
     /// Runs the command, turning every thrown error into the CLI contract's `error:` line. First, OpenBLAS's
     /// kernels and threads (`BLASRuntime.start`: may re-execute once with `OPENBLAS_CORETYPE` set).
     static func main() {
         BLASRuntime.start()
         do {
-            var command = try parseAsRoot(GlobalOptions.normalized(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot()
             try command.run()
         } catch let error as CLIFailure {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
@@ -44,30 +46,12 @@ struct CLIFailure: Error {
     var exitCode: Int32 = 1
 }
 
-/// `concepts [--store DIR] COMMAND …`: the store may be named before the command (CLI.md
-/// "Conventions"). ArgumentParser binds options to the command that declares them, so a leading
-/// `--store DIR` (or `--store=DIR`) is moved behind the command's own arguments, where every store
-/// command's `StoreOptions` picks it up.
-enum GlobalOptions {
-    static func normalized(_ arguments: [String]) -> [String] {
-        var leading: [String] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            if argument == "--store", index + 1 < arguments.count {
-                leading += [argument, arguments[index + 1]]
-                index += 2
-            } else if argument.hasPrefix("--store=") {
-                leading.append(argument)
-                index += 1
-            } else {
-                break
-            }
-        }
-        guard !leading.isEmpty else { return arguments }
-        var rest = Array(arguments[index...])
-        let terminator = rest.firstIndex(of: "--") ?? rest.count
-        rest.insert(contentsOf: leading, at: terminator)
-        return rest
-    }
+/// The root options of CLI.md ("Conventions"): `concepts [--store DIR] COMMAND …`, accepted by every
+/// command. The root command and every subcommand include this group; ArgumentParser decodes it once
+/// (while parsing the root, which reads `--store` wherever it stands on the command line) and hands
+/// the same value to each later `@OptionGroup` of this type, so `concepts --store S list` and
+/// `concepts list --store S` mean the same.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "The store directory (default: $CONCEPTS_STORE, $XDG_DATA_HOME/concepts or ~/.local/share/concepts).")
+    var store: String?
 }

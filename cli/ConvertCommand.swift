@@ -22,6 +22,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
 
+    /// Accepted like every command's (CLI.md: a root option); a file command does not use the store.
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
+
     struct Output: Encodable {
         var tensors: Int
         var bytes: Int

@@ -18,6 +18,9 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
 
+    /// Accepted like every command's (CLI.md: a root option); a file command does not use the store.
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
+
     struct Output: Encodable {
         struct Tensor: Encodable {
             var name: String

@@ -16,13 +16,14 @@ struct RegsetCommand: ParsableCommand {
         @Option(help: "A retrieval query (repeatable).") var query: [String] = []
         @Option(help: "The caption set to search (default: default).") var set: String?
         @Option(help: "The encoder for the queries (default: the set's).") var encoder: String?
-        @Option(help: "Minimum cosine similarity.") var threshold: Float = Store.defaultCaptionThreshold
-        @Option(help: "Maximum captions per query.") var limit: Int = Store.defaultCaptionLimit
+        @Option(parsing: .unconditional, help: "Minimum cosine similarity (−1…1).") var threshold: Float = Store.defaultCaptionThreshold
+        @Option(parsing: .unconditional, help: "Maximum captions per query.") var limit: Int = Store.defaultCaptionLimit
         @Option(name: .customLong("from-file"), help: "A caption file (.txt, .jsonl, .csv, .tsv) listing the captions.") var fromFile: String?
 
         func validate() throws {
             guard query.isEmpty != (fromFile == nil) else { throw ValidationError("give either --query TEXT… or --from-file FILE") }
             guard limit > 0 else { throw ValidationError("--limit must be positive") }
+            guard threshold.isFinite, threshold <= 1 else { throw ValidationError("--threshold must be a number ≤ 1") }
         }
 
         func run() throws {

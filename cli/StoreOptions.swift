@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import Registry
 
-/// `--store DIR` (default: `$CONCEPTS_STORE`, else `$XDG_DATA_HOME/concepts`, else
-/// `~/.local/share/concepts`) and `--json`, shared by every store command.
+/// `--store DIR` (the root option, `GlobalOptions`; default: `$CONCEPTS_STORE`, else
+/// `$XDG_DATA_HOME/concepts`, else `~/.local/share/concepts`) and `--json`, shared by every store command.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The store directory (default: $CONCEPTS_STORE, $XDG_DATA_HOME/concepts or ~/.local/share/concepts).")
-    var store: String?
+    @OptionGroup var global: GlobalOptions
+    var store: String? { global.store }
 
     @Flag(name: .long, help: "Print exactly one JSON object on stdout.")
     var json = false

@@ -15,7 +15,9 @@ struct TextInputOptions: ParsableArguments {
         guard input != nil || !texts.isEmpty else { throw ValidationError("give texts, or --input FILE") }
     }
 
-    /// The texts from the arguments, then from `--input` (empty lines skipped).
+    /// The texts from the arguments, then from `--input`: one text per line, an empty line being
+    /// the empty text (BOS, EOS), so the outputs line up with the input lines. A final line break
+    /// ends the last line rather than starting an empty one; `\r\n` counts as one break.
     func allTexts() throws -> [String] {
         var all = texts
         if let input {
@@ -27,9 +29,16 @@ struct TextInputOptions: ParsableArguments {
                 data = contents
             }
             guard let text = String(data: data, encoding: .utf8) else { throw CLIFailure(message: "\(input) is not UTF-8 text") }
-            all += text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+            all += Self.lines(text)
         }
         return all
+    }
+
+    /// The lines of `text`, empty ones included; no line after a final line break.
+    static func lines(_ text: String) -> [String] {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
     }
 }
 

@@ -70,15 +70,15 @@ extension ConceptCheckpoint {
         }
         var tokens: [Token] = []
         var sources = [weightsURL]
-        for name in names where !diffusersWeightFileNames.contains(name)
-            && [".safetensors", ".bin", ".pt"].contains(where: { name.hasSuffix($0) }) {
-            let url = directory.appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            let tokenArchive = try readArchive(url)
-            for (tokenName, tensor) in tokenArchive.tensors {
-                if tokens.contains(where: { $0.name == tokenName }) { throw ConceptError.duplicateToken(tokenName, path: directory.path) }
-                tokens.append(Token(name: tokenName, embedding: try embedding(tensor, token: tokenName, path: url.path)))
+        for group in tokenFileGroups(names, in: directory) {
+            let url = group[0]
+            let read = try tokenEmbeddings(url)
+            for other in group.dropFirst() {
+                try checkAgreement(read, with: try tokenEmbeddings(other), preferred: url, other: other)
+            }
+            for token in read {
+                if tokens.contains(where: { $0.name == token.name }) { throw ConceptError.duplicateToken(token.name, path: directory.path) }
+                tokens.append(token)
             }
             sources.append(url)
         }

@@ -12,6 +12,8 @@ public enum ConceptError: Error, LocalizedError, Equatable, Sendable {
     case noTokens(path: String)
     /// Two embeddings claim the same token name (two files, or `tokenNames` repeating one).
     case duplicateToken(String, path: String)
+    /// `<token>.safetensors` and `<token>.bin` (or `.pt`) of one trainer folder hold different embeddings.
+    case disagreeingTokenFiles(token: String, path: String, otherPath: String, reason: String)
     /// `tokenNames` does not match the number of embeddings in the file.
     case tokenCountMismatch(expected: Int, given: Int, path: String)
     /// A token embedding that is not a vector of `d` values.
@@ -44,6 +46,8 @@ public enum ConceptError: Error, LocalizedError, Equatable, Sendable {
         case .missingWeightsFile(let dir): "\(dir) has no pytorch_custom_diffusion_weights.safetensors or .bin"
         case .noTokens(let path): "\(path) holds no modifier token embedding"
         case .duplicateToken(let token, let path): "token \(token) appears twice in \(path)"
+        case .disagreeingTokenFiles(let token, let path, let other, let reason):
+            "\(path) and \(other) disagree on token \(token) (\(reason)); remove the stale one"
         case .tokenCountMismatch(let expected, let given, let path): "\(path) holds \(expected) token embedding(s) but \(given) token name(s) were given"
         case .badEmbedding(let token, let shape, let path): "embedding of \(token) in \(path) has shape \(shape), expected one vector"
         case .nonFinite(let tensor, let path): "tensor \(tensor) in \(path) holds NaN or infinite values"

@@ -21,9 +21,14 @@ public enum DeltaCompressor {
 
     /// Compresses `ΔW`.
     public static func compress(_ delta: Matrix<Float>, policy: CompressionPolicy) throws -> CompressedDelta {
-        guard delta.storage.allSatisfy(\.isFinite) else { throw ConceptError.shapeMismatch("delta holds NaN or infinite values") }
         let h = delta.rows, d = delta.cols, full = Swift.min(h, d)
-        let squaredNorm = delta.storage.reduce(0.0) { $0 + Double($1) * Double($1) }
+        // Finite iff every entry is (a Float's square cannot overflow a Double): one pass instead of two.
+        let squaredNorm = delta.storage.withUnsafeBufferPointer { values in
+            var sum = 0.0
+            for v in values { sum += Double(v) * Double(v) }
+            return sum
+        }
+        guard squaredNorm.isFinite else { throw ConceptError.shapeMismatch("delta holds NaN or infinite values") }
         switch policy {
         case .lossless:
             return try CompressedDelta(storage: .dense(delta.rawTensor(as: .float32)), rows: h, cols: d, rank: full, relativeError: 0)

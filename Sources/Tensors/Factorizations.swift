@@ -18,7 +18,7 @@ public struct CholeskyFactor: Sendable {
 
     public init(_ a: Matrix<Double>) throws {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("Cholesky needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
         let n = a.rows
         var l = a
         BLASRuntime.threads(forFlops: Double(n) * Double(n) * Double(n) / 3)
@@ -35,7 +35,7 @@ public struct CholeskyFactor: Sendable {
     /// A factor computed earlier (e.g. read back from a cache): `factor`'s lower triangle is L.
     public init(factor: Matrix<Double>, reciprocalCondition: Double) throws {
         guard factor.rows == factor.cols else { throw LinearAlgebraError.shapeMismatch("Cholesky factor must be square, got \(factor.rows)×\(factor.cols)") }
-        guard factor.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("Cholesky factor") }
+        guard factor.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("Cholesky factor") }
         self.factor = factor
         self.reciprocalCondition = reciprocalCondition
     }
@@ -44,7 +44,7 @@ public struct CholeskyFactor: Sendable {
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows
         guard b.rows == n else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, factor has order \(n)") }
-        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
+        guard b.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
         BLASRuntime.threads(forFlops: 2 * Double(n) * Double(n) * Double(b.cols))
@@ -68,7 +68,7 @@ public struct LUFactor: Sendable {
 
     public init(_ a: Matrix<Double>) throws {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("LU needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
         let n = a.rows
         var lu = a
         var ipiv = [Int32](repeating: 0, count: max(n, 1))
@@ -90,7 +90,7 @@ public struct LUFactor: Sendable {
     public func solve(_ b: Matrix<Double>) throws -> Matrix<Double> {
         let n = factor.rows
         guard b.rows == n else { throw LinearAlgebraError.shapeMismatch("right-hand side has \(b.rows) rows, factor has order \(n)") }
-        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
+        guard b.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         var x = b
         guard b.cols > 0 else { return x }
         BLASRuntime.threads(forFlops: 2 * Double(n) * Double(n) * Double(b.cols))
@@ -116,7 +116,7 @@ public struct SymmetricEigen: Sendable {
 
     public init(_ a: Matrix<Double>) throws {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("eigen needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
         let n = a.rows
         var q = a
         var w = [Double](repeating: 0, count: n)
@@ -137,8 +137,8 @@ extension Matrix where Scalar == Double {
     /// use `SingularValueDecomposition`.
     public static func leastSquares(_ a: Matrix<Double>, _ b: Matrix<Double>) throws -> Matrix<Double> {
         guard a.rows == b.rows else { throw LinearAlgebraError.shapeMismatch("A has \(a.rows) rows, B has \(b.rows)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("least-squares matrix") }
-        guard b.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("right-hand side") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("least-squares matrix") }
+        guard b.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("right-hand side") }
         let m = a.rows, n = a.cols, nrhs = b.cols
         var aa = a
         // dgels overwrites B (max(m, n) rows) with the solution in its first n rows.

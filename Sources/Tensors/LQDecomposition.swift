@@ -14,7 +14,7 @@ public struct LQDecomposition: Sendable {
     public init(_ a: Matrix<Double>) throws {
         let m = a.rows, n = a.cols
         guard m <= n else { throw LinearAlgebraError.shapeMismatch("LQ needs a wide matrix (rows ≤ columns), got \(m)×\(n)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to factor") }
         var buffer = a.storage
         var l = Matrix<Double>(zeros: m, m)
         guard m > 0 else {

@@ -40,13 +40,35 @@ public struct RawTensor: Sendable {
                 case .float32:
                     UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: n * 4)
                 case .float16:
-                    for i in 0..<n { target[i] = HalfPrecision.float(fromFloat16Bits: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                    Self.widenHalves(source, count: n, into: target)
                 case .bfloat16:
                     for i in 0..<n { target[i] = HalfPrecision.float(fromBFloat16Bits: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
                 default:
                     for i in 0..<n { target[i] = Float(raw.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
                 }
             }
+        }
+    }
+
+    /// fp16 → fp32, 8 values at a time: the exponent and mantissa shifted into place and rebased by
+    /// 2^112 (exact for normals and subnormals alike); a group holding an Inf or NaN goes through
+    /// `HalfPrecision.float(fromFloat16Bits:)`, which every value equals bit for bit.
+    static func widenHalves(_ source: UnsafeRawPointer, count n: Int, into target: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 8 <= n {
+            let h = SIMD8<UInt32>(truncatingIfNeeded: source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
+            if any((h & 0x7C00) .== 0x7C00) {
+                for k in i..<(i + 8) { target[k] = HalfPrecision.float(fromFloat16Bits: source.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)) }
+            } else {
+                let magnitude = unsafeBitCast((h & 0x7FFF) &<< 13, to: SIMD8<Float>.self) * 0x1p112
+                let value = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | ((h & 0x8000) &<< 16), to: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + i).storeBytes(of: value, as: SIMD8<Float>.self)
+            }
+            i += 8
+        }
+        while i < n {
+            target[i] = HalfPrecision.float(fromFloat16Bits: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            i += 1
         }
     }
 

@@ -8,7 +8,7 @@ public struct SingularValueDecomposition<Scalar: LAPACKScalar>: Sendable {
     public let vt: Matrix<Scalar>
 
     public init(_ a: Matrix<Scalar>) throws {
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
         let m = a.rows, n = a.cols, k = Swift.min(m, n)
         var work = a
         var s = [Scalar](repeating: 0, count: k)

@@ -8,7 +8,7 @@ extension SymmetricEigen {
     /// truncation rank before computing the few singular vectors that are kept.
     public static func eigenvalues(of a: Matrix<Double>) throws -> [Double] {
         guard a.rows == a.cols else { throw LinearAlgebraError.shapeMismatch("eigen needs a square matrix, got \(a.rows)×\(a.cols)") }
-        guard a.storage.allSatisfy(\.isFinite) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
+        guard a.storage.allSatisfy({ $0.isFinite }) else { throw LinearAlgebraError.nonFinite("matrix to decompose") }
         let n = a.rows
         guard n > 0 else { return [] }
         var q = a

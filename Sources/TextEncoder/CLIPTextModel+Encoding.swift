@@ -28,6 +28,8 @@ extension CLIPTextModel {
                 outputs += try encodePass(Array(batch[start..<end]), layer: layer, extraEmbeddings: extraEmbeddings)
             } catch TextEncoderError.tokenOutOfRange(let id, let sequence, let limit) {
                 throw TextEncoderError.tokenOutOfRange(id: id, sequence: sequence + start, limit: limit)
+            } catch TextEncoderError.tokenNotLoaded(let id, let sequence) {
+                throw TextEncoderError.tokenNotLoaded(id: id, sequence: sequence + start)
             } catch TextEncoderError.invalidSequenceLength(let sequence, let length, let maximum) {
                 throw TextEncoderError.invalidSequenceLength(sequence: sequence + start, length: length, maximum: maximum)
             }
@@ -61,6 +63,9 @@ extension CLIPTextModel {
             if let bad = ids.first(where: { $0 < 0 || Int($0) >= limit }) {
                 throw TextEncoderError.tokenOutOfRange(id: bad, sequence: s, limit: limit)
             }
+            if let missing = ids.first(where: { Int($0) < c.vocabSize && !tokenEmbedding.contains($0) }) {
+                throw TextEncoderError.tokenNotLoaded(id: missing, sequence: s)
+            }
             spans.append(total..<(total + ids.count))
             total += ids.count
         }
@@ -73,9 +78,9 @@ extension CLIPTextModel {
             for (p, id) in ids.enumerated() {
                 let row = (spans[s].lowerBound + p) * d
                 let i = Int(id)
-                for j in 0..<d {
-                    let token = i < c.vocabSize ? tokenEmbedding[i * d + j] : extra[(i - c.vocabSize) * d + j]
-                    x[row + j] = token + positionEmbedding[p * d + j]
+                x.withUnsafeMutableBufferPointer { out in
+                    if i < c.vocabSize { tokenEmbedding.row(id, into: out.baseAddress! + row) }
+                    for j in 0..<d { out[row + j] = (i < c.vocabSize ? out[row + j] : extra[(i - c.vocabSize) * d + j]) + positionEmbedding[p * d + j] }
                 }
             }
         }

@@ -46,8 +46,8 @@ public final class CLIPTextModel: Sendable {
     }
 
     public let configuration: CLIPTextConfiguration
-    /// `vocab × d` token embeddings and `maxPositions × d` position embeddings.
-    let tokenEmbedding: [Float]
+    /// `vocab × d` token embeddings (maybe fp16, maybe only some rows) and `maxPositions × d` position embeddings.
+    let tokenEmbedding: TokenEmbeddingTable
     let positionEmbedding: [Float]
     let layers: [Layer]
     let finalNormWeight: [Float], finalNormBias: [Float]
@@ -60,17 +60,30 @@ public final class CLIPTextModel: Sendable {
     /// The model from tensors named as in Hugging Face files (`text_model.embeddings.token_embedding.weight`,
     /// `text_projection.weight`) or as in CompVis checkpoints (`cond_stage_model.transformer.text_model.…`, or the
     /// older `cond_stage_model.transformer.…` without `text_model.`). Other tensors are ignored.
-    public init(configuration: CLIPTextConfiguration, weights: [String: RawTensor]) throws {
+    public convenience init(configuration: CLIPTextConfiguration, weights: [String: RawTensor]) throws {
+        try self.init(configuration: configuration, tensorNames: Set(weights.keys), tokenIDs: nil) { weights[$0] }
+    }
+
+    /// The model from tensors fetched one at a time by `tensor` (a name from `tensorNames`; nil when
+    /// absent), each released once packed, so a caller that decompresses them on demand holds one
+    /// unpacked tensor at a time. fp16 linear weights stay fp16. `tokenIDs`: keep only these rows of
+    /// the token embedding matrix (encoding other vocabulary ids then throws `tokenNotLoaded`).
+    public init(configuration: CLIPTextConfiguration, tensorNames: Set<String>, tokenIDs: Set<Int32>?,
+                tensor fetch: (String) throws -> RawTensor?) throws {
         try configuration.validate()
         let c = configuration
-        let names = try WeightNames(weights: weights)
+        let names = try WeightNames(weights: Dictionary(uniqueKeysWithValues: tensorNames.map { ($0, ()) }))
         let d = c.hiddenSize
+        func tensor(_ name: String, _ shape: [Int]) throws -> RawTensor {
+            guard let found = try fetch(name) else { throw TextEncoderError.missingTensor(name: name) }
+            return try Self.tensor([name: found], name, shape: shape)
+        }
         func load(_ name: String, _ shape: [Int]) throws -> [Float] {
-            try Self.floats(weights, names.full(name), shape: shape)
+            try tensor(names.full(name), shape).floats()
         }
         /// Linear weights stacked along the outputs (`[W_q; W_k; W_v]`), each `outputs × inputs`; fp16 stays fp16.
         func linear(_ parts: [String], outputs: Int, inputs: Int) throws -> PackedLinearWeight {
-            let tensors = try parts.map { try Self.tensor(weights, names.full($0), shape: [outputs, inputs]) }
+            let tensors = try parts.map { try tensor(names.full($0), [outputs, inputs]) }
             let stacked = [outputs * parts.count, inputs]
             if tensors.count == 1 { return try PackedLinearWeight(tensor: tensors[0], outputs: stacked[0], inputs: inputs) }
             guard tensors.allSatisfy({ $0.dtype == .float16 }) else {
@@ -85,7 +98,8 @@ public final class CLIPTextModel: Sendable {
             }
             return try PackedLinearWeight(tensor: RawTensor(dtype: .float16, shape: stacked, bytes: bytes), outputs: stacked[0], inputs: inputs)
         }
-        tokenEmbedding = try load("embeddings.token_embedding.weight", [c.vocabSize, d])
+        tokenEmbedding = try TokenEmbeddingTable(tensor(names.full("embeddings.token_embedding.weight"), [c.vocabSize, d]),
+                                                 vocabularySize: c.vocabSize, width: d, ids: tokenIDs)
         positionEmbedding = try load("embeddings.position_embedding.weight", [c.maxPositions, d])
         layers = try (0..<c.numLayers).map { i in
             let p = "encoder.layers.\(i)."
@@ -100,8 +114,8 @@ public final class CLIPTextModel: Sendable {
         }
         finalNormWeight = try load("final_layer_norm.weight", [d])
         finalNormBias = try load("final_layer_norm.bias", [d])
-        if weights[WeightNames.projection] != nil {
-            textProjection = try PackedLinearWeight(tensor: Self.tensor(weights, WeightNames.projection, shape: [c.projectionDim, d]),
+        if tensorNames.contains(WeightNames.projection) {
+            textProjection = try PackedLinearWeight(tensor: tensor(WeightNames.projection, [c.projectionDim, d]),
                                                     outputs: c.projectionDim, inputs: d)
         } else {
             textProjection = nil

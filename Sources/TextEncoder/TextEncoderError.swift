@@ -29,6 +29,8 @@ public enum TextEncoderError: Error, Equatable, LocalizedError {
     case noWeightsFile(directory: String)
     /// A token id that is neither in the vocabulary nor in the supplied extra embeddings.
     case tokenOutOfRange(id: Int32, sequence: Int, limit: Int)
+    /// A vocabulary id whose embedding row the model was built without (`CLIPTextModel(…, tokenIDs:)`).
+    case tokenNotLoaded(id: Int32, sequence: Int)
     /// A sequence longer than the position table, or empty.
     case invalidSequenceLength(sequence: Int, length: Int, maximum: Int)
     /// Extra embeddings whose width is not the model's hidden size.
@@ -58,6 +60,8 @@ public enum TextEncoderError: Error, Equatable, LocalizedError {
             "\(directory) holds no model.safetensors (or model.safetensors.index.json)."
         case .tokenOutOfRange(let id, let sequence, let limit):
             "Token id \(id) in sequence \(sequence) is outside 0..<\(limit) (vocabulary plus extra embeddings)."
+        case .tokenNotLoaded(let id, let sequence):
+            "Token id \(id) in sequence \(sequence) is not among the embedding rows this model was loaded with."
         case .invalidSequenceLength(let sequence, let length, let maximum):
             "Sequence \(sequence) has \(length) tokens; the model takes 1…\(maximum)."
         case .extraEmbeddingWidth(let expected, let actual):

@@ -54,9 +54,9 @@ func runConcepts(_ args: [String], env: [String: String] = [:], unsetting: [Stri
     defer { try? fm.removeItem(at: scratch) }
     let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
     let inURL = scratch.appendingPathComponent("stdin")
-    fm.createFile(atPath: outURL.path, contents: nil)
-    fm.createFile(atPath: errURL.path, contents: nil)
-    fm.createFile(atPath: inURL.path, contents: stdin ?? Data())
+    _ = fm.createFile(atPath: outURL.path, contents: nil)
+    _ = fm.createFile(atPath: errURL.path, contents: nil)
+    _ = fm.createFile(atPath: inURL.path, contents: stdin ?? Data())
 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)

@@ -53,12 +53,35 @@ struct TextCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let items = try #require(object["results"] as? [[String: Any]])
-        #expect(items.count == 2, "empty lines are skipped")
+        try #require(items.count == 3, "an empty line is an empty text")
+        let first = try #require(items[0]["ids"] as? [Int])
+        #expect(items[1]["ids"] as? [Int] == [first[0], first[first.count - 1]], "the empty line is BOS, EOS")
         for item in items {
             let embedding = try #require(item["embedding"] as? [Double])
             #expect(embedding.count == added["projection_dim"] as? Int)
             #expect(abs(embedding.reduce(0) { $0 + $1 * $1 }.squareRoot() - 1) < 1e-5)
         }
+    }
+
+    @Test("--input: one text per line, an empty line is BOS EOS, outputs line up with the lines")
+    func inputLines() throws {
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        _ = try json(["base", "add", "tiny", fixturePath("sd-tiny/base")])
+        let tokenizer = try CLIPTokenizer.load(directory: URL(fileURLWithPath: fixturePath("sd-tiny/base/tokenizer")))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lines-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        // Empty lines first, in the middle (twice, one of them CRLF) and no text after the final break.
+        try Data("\na photo of a cat\n\r\n\nthe sea\n".utf8).write(to: file)
+        let lines = ["", "a photo of a cat", "", "", "the sea"]
+        let expected = lines.map { tokenizer.encode($0).map(Int.init) }
+        #expect(expected[0] == [Int(tokenizer.bosID), Int(tokenizer.eosID)])
+        #expect(try json(["tokenize", "--base", "tiny", "--input", file.path])["ids"] as? [[Int]] == expected)
+        let encoded = try #require(try json(["encode", "--base", "tiny", "--input", file.path])["results"] as? [[String: Any]])
+        #expect(encoded.map { $0["ids"] as? [Int] ?? [] } == expected)
+        #expect(encoded.map { ($0["hidden"] as? [[Double]])?.count ?? 0 } == expected.map(\.count))
+        // Arguments come first, then the file's lines.
+        #expect(try json(["tokenize", "--base", "tiny", "--input", file.path, "x"])["ids"] as? [[Int]]
+                == [tokenizer.encode("x").map(Int.init)] + expected)
     }
 
     @Test("exactly one of --base and --encoder; unknown names are errors")

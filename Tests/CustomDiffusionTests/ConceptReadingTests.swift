@@ -109,9 +109,39 @@ struct ConceptReadingTests {
         }
     }
 
-    @Test("the same token in two files is refused")
-    func duplicateToken() {
+    @Test("<token>.safetensors and an agreeing <token>.bin: the .safetensors file is read, once")
+    func agreeingTokenFiles() throws {
         let dir = Fixtures.concept("bad/duplicate-token-diffusers")
+        let checkpoint = try ConceptCheckpoint.read(path: dir)
+        let golden = try Fixtures.goldenDeltas("cat.safetensors")
+        #expect(checkpoint.tokens.map(\.name) == ["<new1>"])
+        #expect(bitwiseEqual(checkpoint.tokens[0].embedding, try #require(golden.embeddings["<new1>"])))
+        #expect(checkpoint.sourceFiles.map(\.lastPathComponent) == ["pytorch_custom_diffusion_weights.safetensors", "<new1>.safetensors"])
+        #expect(checkpoint.weights.count == 32)
+    }
+
+    @Test("<token>.safetensors and a disagreeing <token>.bin are refused, naming both files and the value")
+    func disagreeingTokenFiles() throws {
+        let dir = Fixtures.concept("bad/disagreeing-token-diffusers")
+        let good = try #require(try Fixtures.goldenDeltas("cat.safetensors").embeddings["<new1>"])
+        let changed = good[3] + 0.25  // generate_token_files.py: emb[3] += 0.25 (in Float32, as torch adds)
+        #expect(throws: ConceptError.disagreeingTokenFiles(
+            token: "<new1>", path: dir.appendingPathComponent("<new1>.safetensors").path,
+            otherPath: dir.appendingPathComponent("<new1>.bin").path, reason: "value 3 is \(good[3]) against \(changed)")) {
+            try ConceptCheckpoint.read(path: dir)
+        }
+    }
+
+    @Test("the same token in two files of different names is refused")
+    func duplicateToken() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dup-token-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cat = Fixtures.concept("cat-diffusers")
+        for (from, to) in [("pytorch_custom_diffusion_weights.safetensors", "pytorch_custom_diffusion_weights.safetensors"),
+                           ("<new1>.safetensors", "<new1>.safetensors"), ("<new1>.safetensors", "again.safetensors")] {
+            try FileManager.default.copyItem(at: cat.appendingPathComponent(from), to: dir.appendingPathComponent(to))
+        }
         #expect(throws: ConceptError.duplicateToken("<new1>", path: dir.path)) { try ConceptCheckpoint.read(path: dir) }
     }
 

@@ -68,6 +68,31 @@ import Testing
         #expect(try t.store.matchCaptions("beach", set: "golden").count == 12)
     }
 
+    /// The full-text rows go through JSON: quotes, backslashes, control characters and non-ASCII
+    /// text arrive intact, in batches of any size.
+    @Test(arguments: [1, 2, 100])
+    func fullTextBatchesEscapeCaptions(rows: Int) throws {
+        let t = try TestStore()
+        let captions = ["say \"cheese\" now", "back\\slash and \\\"both", "tab\there and\u{1}control", "café à 東京 🚲", "plain words"]
+        try t.store.database.write { db in
+            try db.execute(sql: "INSERT INTO caption_set (name, dimension, created_at) VALUES ('s', 1, '')")
+            try db.execute(sql: "DROP TRIGGER caption_search_insert")
+            var batch = try CaptionFullTextBatch(db: db, rows: rows)
+            for caption in captions {
+                try db.execute(sql: "INSERT INTO caption (set_id, caption, embedding) VALUES (1, ?, x'003c')", arguments: [caption])
+                try batch.add(id: db.lastInsertedRowID, caption: caption)
+            }
+            try batch.flush()
+            try db.execute(sql: "INSERT INTO caption_search (caption_search, rank) VALUES ('integrity-check', 1)")
+            let stored = try Row.fetchAll(db, sql: "SELECT rowid, caption FROM caption_search ORDER BY rowid").map { $0["caption"] as String }
+            #expect(stored == captions)
+        }
+        #expect(try t.store.matchCaptions("cheese", set: "s").map(\.caption) == [captions[0]])
+        #expect(try t.store.matchCaptions("slash", set: "s").map(\.caption) == [captions[1]])
+        #expect(try t.store.matchCaptions("control", set: "s").map(\.caption) == [captions[2]])
+        #expect(try t.store.matchCaptions("東京", set: "s").map(\.caption) == [captions[3]])
+    }
+
     @Test(arguments: [
         ("npy/golden_rows_short.npy", "rows"), ("npy/golden_dim_wrong.npy", "dimension"), ("npy/golden_nan.npy", "nan"),
         ("npy/golden_inf.npy", "inf"), ("npy/golden_zero_row.npy", "zero"),

@@ -69,6 +69,20 @@ import Testing
         }
     }
 
+    /// Widths that are not a multiple of the kernels' 8 lanes, nor a power of two.
+    @Test(arguments: [5, 37, 100])
+    func oddWidths(d: Int) throws {
+        let (t, queries) = try Self.clusteredStore(d: d, n: 400)
+        let index = try Self.index(t, d: d)
+        for q in queries.prefix(3) {
+            Self.expectExact(try t.store.searchCaptions(vector: q, set: "s", threshold: -1, limit: 50), try Self.exact(t, q), threshold: -1, limit: 50)
+            let unit = try CaptionEmbedding.normalized(q)
+            let bounds = index.bounds(query: unit)
+            let exact = index.exactSimilarities(query: unit, rows: Array(0..<400), threads: 1)
+            #expect((0..<400).allSatisfy { abs(bounds[$0].estimate - exact[$0]) <= bounds[$0].error && bounds[$0].hammingUpper >= exact[$0] })
+        }
+    }
+
     @Test func estimatesStayWithinTheirBound() throws {
         let (t, queries) = try Self.clusteredStore()
         let index = try Self.index(t, d: Self.d)
@@ -123,17 +137,32 @@ import Testing
         #expect(mismatches == 0)
     }
 
-    @Test func rotationIsOrthogonal() throws {
-        let p = try CaptionScanIndex.randomRotation(dimension: 48, seed: 3)
-        for i in 0..<48 {
-            for k in 0..<48 {
-                let dot = (0..<48).reduce(Float(0)) { $0 + p[i * 48 + $1] * p[k * 48 + $1] }
-                #expect(abs(dot - (i == k ? 1 : 0)) < 1e-4)
-            }
-        }
+    /// The structured rotation is orthogonal (at a power of two, between powers of two and odd), and
+    /// `apply` is the dense `P` the file stores (queries are rotated by the dense matrix).
+    @Test(arguments: [48, 37, 64, 768])
+    func rotationIsOrthogonal(d: Int) throws {
+        let rotation = CaptionRotation(dimension: d, seed: 3)
+        let p = rotation.dense()
+        let dense = Matrix<Float>(rows: d, cols: d, storage: p)
+        let identity = Matrix.matmul(dense, dense, transposeB: true)  // P Pᵀ
+        var worst: Float = 0
+        for i in 0..<d { for k in 0..<d { worst = max(worst, abs(identity.storage[i * d + k] - (i == k ? 1 : 0))) } }
+        #expect(worst < 1e-5)
+        var random = SplitMix64(seed: 11)
+        let x = (0..<d).map { _ in Float(random.nextGaussian()) }
+        var y = x
+        let scratch = rotation.makeScratch()
+        defer { scratch.deallocate() }
+        y.withUnsafeMutableBufferPointer { rotation.apply($0.baseAddress!, scratch: scratch) }
+        let product = Matrix.matmul(dense, Matrix(rows: d, cols: 1, storage: x))
+        #expect(zip(product.storage, y).allSatisfy { abs($0 - $1) < 1e-4 })
+        // It mixes: a basis vector spreads over every coordinate (no coordinate keeps > half its weight).
+        let column = (0..<d).map { p[$0 * d] }
+        #expect(column.map { $0 * $0 }.max() ?? 1 < 0.5)
+        #expect(column.filter { $0 != 0 }.count > d / 2)
     }
 
-    /// The index file of set `s` (built by a first search), with the in-process cache cleared.
+    /// The index file of set `s` (written by the import), with the in-process cache cleared.
     static func indexFile(_ t: TestStore, _ q: [Float]) throws -> String {
         _ = try t.store.searchCaptions(vector: q, set: "s", threshold: -1, limit: 10)
         let directory = t.root.appendingPathComponent("cache/captions")
@@ -171,7 +200,9 @@ import Testing
     @Test func buildsRemoveStaleFiles() throws {
         let (t, queries) = try Self.clusteredStore(d: 8, n: 50)
         let directory = t.root.appendingPathComponent("cache/captions")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // The import wrote set-1-r1.cidx: remove it, so that the search below builds it.
+        CaptionScanIndexCache.shared.remove(directory.appendingPathComponent("set-1-r1.cidx").path)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("set-1-r1.cidx"))
         let old = directory.appendingPathComponent("set-1-r1.cidx.tmp-1-2"), fresh = directory.appendingPathComponent("set-1-r1.cidx.tmp-3-4")
         let otherRevision = directory.appendingPathComponent("set-1-r0.cidx"), otherSet = directory.appendingPathComponent("set-2-r0.cidx")
         for url in [old, fresh, otherRevision, otherSet] { try Data([1, 2, 3]).write(to: url) }
@@ -195,5 +226,51 @@ import Testing
         let results = try t.store.searchCaptions(vector: queries[1], set: "s", threshold: -1, limit: 200)
         Self.expectExact(results, exact, threshold: -1, limit: 200)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == good)
+    }
+
+    // MARK: Written by the import
+
+    @Test func importWritesTheIndexAsTheCatalogWouldBuildIt() throws {
+        let (t, queries) = try Self.clusteredStore()
+        let directory = t.root.appendingPathComponent("cache/captions")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["set-1-r1.cidx"])
+        let path = directory.appendingPathComponent("set-1-r1.cidx").path
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        let opened = try #require(try CaptionScanIndex(path: path, setID: 1, revision: 1))
+        #expect(opened.count == Self.n && opened.dimension == Self.d)
+        // The first search uses that file as it is: same inode, nothing rebuilt.
+        let inode = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int
+        CaptionScanIndexCache.shared.remove(path)
+        Self.expectExact(try t.store.searchCaptions(vector: queries[0], set: "s", threshold: -1, limit: 200),
+                         try Self.exact(t, queries[0]), threshold: -1, limit: 200)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int == inode)
+        // A build from the catalog gives the very same bytes.
+        CaptionScanIndexCache.shared.remove(path)
+        try FileManager.default.removeItem(atPath: path)
+        _ = try t.store.searchCaptions(vector: queries[0], set: "s", threshold: -1, limit: 10)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written)
+    }
+
+    @Test func importIntoAnExistingSetExtendsTheIndex() throws {
+        let (t, queries) = try Self.clusteredStore()
+        let more = (0..<500).map { i in (0..<Self.d).map { j in Float(((i * 31 + j * 17) % 23) - 11) / 11 + (j == i % Self.d ? 3 : 0) } }
+        let directory = t.root.appendingPathComponent("input")
+        var captions = (0..<500).map { "more \($0)" }
+        captions[7] = "caption 7"  // already in the set: skipped, so not in the index twice
+        try captions.joined(separator: "\n").write(to: directory.appendingPathComponent("more.txt"), atomically: true, encoding: .utf8)
+        try Self.numpy(more).write(to: directory.appendingPathComponent("more.npy"))
+        let result = try t.store.importCaptions(file: directory.appendingPathComponent("more.txt").path, set: "s",
+                                                source: .numpy(path: directory.appendingPathComponent("more.npy").path))
+        #expect(result.imported == 499 && result.skippedDuplicates == 1)
+        let cache = t.root.appendingPathComponent("cache/captions")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path) == ["set-1-r2.cidx"])
+        let path = cache.appendingPathComponent("set-1-r2.cidx").path
+        let index = try #require(try CaptionScanIndex(path: path, setID: 1, revision: 2))
+        #expect(index.count == Self.n + 499)
+        let ids = try t.store.database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM caption ORDER BY id") }
+        #expect((0..<index.count).map { index.id(at: $0) } == ids)
+        for q in queries.prefix(3) + [more[3]] {
+            Self.expectExact(try t.store.searchCaptions(vector: q, set: "s", threshold: -1, limit: 100), try Self.exact(t, q), threshold: -1, limit: 100)
+        }
     }
 }

@@ -8,7 +8,8 @@ import Testing
 struct RegisterTests {
     /// Lossless ΔW must equal torch's W′ − W0 bit for bit, in every full-weight format.
     @Test("every full-weight format stores torch's ΔW exactly (lossless)",
-          arguments: [("cat-diffusers", [String]()), ("cat-diffusers-bin", []), ("cat-adobe.bin", []), ("cat-compvis.ckpt", ["<new1>"])])
+          arguments: [("cat-diffusers", [String]()), ("cat-diffusers-bin", []), ("cat-adobe.bin", []), ("cat-compvis.ckpt", ["<new1>"]),
+                      ("bad/duplicate-token-diffusers", [])])  // <new1>.safetensors and an agreeing <new1>.bin
     func losslessFormats(fixture: String, tokens: [String]) throws {
         let t = try TestStore.withTinyBase()
         let result = try t.register("cat", fixture, tokens: tokens)
@@ -128,7 +129,7 @@ struct RegisterRefusalTests {
     /// Each bad input is refused with an error that names the problem, and leaves the catalog and blobs as they were.
     @Test("bad concept files", arguments: [
         ("bad/nan-diffusers", "NaN"), ("bad/missing-layer-diffusers", "up_blocks.3.attentions.2"),
-        ("bad/wrong-shape-diffusers", "mid_block"), ("bad/duplicate-token-diffusers", "<new1>"),
+        ("bad/wrong-shape-diffusers", "mid_block"), ("bad/disagreeing-token-diffusers", "disagree on token <new1>"),
         ("does-not-exist", "does-not-exist"),
     ])
     func badFiles(fixture: String, mentions: String) throws {

@@ -37,6 +37,22 @@ struct HalfPrecisionTests {
         #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(8).map { String($0, radix: 16) })")
     }
 
+    /// `RawTensor.floats()` widens fp16 8 values at a time (falling back per group on Inf/NaN): every
+    /// pattern, at every offset within a group, gives the scalar conversion's bits.
+    @Test("RawTensor.floats() of fp16 equals the scalar widening for all 65536 patterns, in any group position")
+    func tensorWidening() throws {
+        for shift in [0, 3] {  // 3: the patterns straddle the 8-value groups differently, and a tail is left
+            let patterns = (0..<(65_536 + shift)).map { UInt16(truncatingIfNeeded: $0 &- shift) }
+            let bytes = ByteBuffer(unsafeUninitializedCount: 2 * patterns.count) { out in
+                for (k, p) in patterns.enumerated() { out.storeBytes(of: p.littleEndian, toByteOffset: 2 * k, as: UInt16.self) }
+            }
+            let values = try RawTensor(dtype: .float16, shape: [patterns.count], bytes: bytes).floats()
+            var mismatches = 0
+            for (k, p) in patterns.enumerated() where values[k].bitPattern != HalfPrecision.float(fromFloat16Bits: p).bitPattern { mismatches += 1 }
+            #expect(mismatches == 0)
+        }
+    }
+
     @Test("bf16 → fp32 equals the value decoded from sign, exponent and mantissa, for all 65536 patterns")
     func bfloat16WideningExhaustive() {
         var mismatches: [UInt16] = []

@@ -16,6 +16,7 @@ enum BenchSuites {
         RegistryBench.suite,
         SafetensorsBench.suite,
         TextEncoderBench.suite,
+        TruncatedSVDBench.suite,
     ]
 }
 

@@ -50,7 +50,7 @@ struct BaseModelSource {
         for entry in try fm.contentsOfDirectory(atPath: root.path).sorted() {
             let url = root.appendingPathComponent(entry)
             var isDir: ObjCBool = false
-            fm.fileExists(atPath: url.path, isDirectory: &isDir)
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { continue }  // vanished since the listing
             if !isDir.boolValue {
                 if keptExtensions.contains(url.pathExtension) { files.append((entry, url)) }
                 continue

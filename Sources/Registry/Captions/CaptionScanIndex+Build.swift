@@ -1,179 +1,240 @@
 import Foundation
 import GRDB
 
-/// Writing a set's index file (layout and estimator: `CaptionScanIndex`).
+/// Computing a set's index file (layout and estimator: `CaptionScanIndex`; streaming and files:
+/// `CaptionScanIndexWriter`).
 extension CaptionScanIndex {
-    /// Seed of the rotation's Gaussian matrix (fixed: an index is reproducible from the catalog).
-    static let rotationSeed: UInt64 = 0xCA97_1DE5_0001_0002
-    /// Rows rotated per matrix product while building.
-    static let buildBatch = 8192
+    /// Seed of the rotation's random signs (fixed: an index is reproducible from the catalog).
+    /// Format 04 (`CaptionRotation`, FHT-Kac); format 03 used 0xCA97_1DE5_0001_0002 for a dense Gaussian `P`.
+    static let rotationSeed: UInt64 = 0xCA97_1DE5_0001_0004
+    /// Rows per block of the centroid's partial sums (a fixed partition: the same sum whatever the thread count).
+    static let centroidBlock = 8192
 
-    /// Writes the index of set `setID` at `revision` from the catalog: one streaming pass over the
-    /// catalog (ids, fp16 rows and their mean), then codes and factors from the written rows in
-    /// batches (memory stays at a few batches); written to a temporary file, synced, then renamed.
-    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, database: DatabasePool) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw CaptionError.scanIndex(path: temporary, reason: "cannot create")
-        }
-        var closed = false
-        defer {
-            if !closed { try? handle.close() }
-            try? FileManager.default.removeItem(atPath: temporary)
-        }
-        func fail(_ reason: String) -> CaptionError { .scanIndex(path: path, reason: reason) }
-
-        // Pass 1: ids and rows (in id order) from one read transaction; the centroid in Float64.
-        var ids: [Int64] = []
-        var sum = [Double](repeating: 0, count: d)
-        let layout: Layout = try database.read { db in
+    /// Builds the index of set `setID` at `revision` from the catalog (one read transaction over the
+    /// set's rows in id order) when a search finds no usable file.
+    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, database: DatabasePool) throws -> CaptionScanIndex {
+        let writer = try CaptionScanIndexWriter(path: path, setID: setID, revision: revision, dimension: d)
+        try database.read { db in
             let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption WHERE set_id = ?", arguments: [setID]) ?? 0
-            let layout = Layout(count: n, dimension: d)
-            ids.reserveCapacity(n)
-            try handle.seek(toOffset: UInt64(layout.rows))
-            var chunk = Data(capacity: 1 << 22)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
-            while let row = try cursor.next() {
-                let id: Int64 = row[0]
-                try row.withUnsafeData(atIndex: 1) { data in
-                    guard let data, data.count == 2 * d else { throw fail("caption \(id) has a \(data?.count ?? 0)-byte embedding, not \(2 * d)") }
-                    let finite = data.withUnsafeBytes { raw in
-                        sum.withUnsafeMutableBufferPointer { total in
-                            var finite = true
-                            for j in 0..<d {
-                                let bits = raw.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)
-                                finite = finite && UInt16(littleEndian: bits) & 0x7C00 != 0x7C00
-                                total[j] += Double(widen(bits))
-                            }
-                            return finite
+            try appendCatalogRows(setID: setID, db: db, to: writer)
+            guard writer.ids.count == n else { throw CaptionError.scanIndex(path: path, reason: "the set changed while it was indexed") }
+        }
+        try writer.finish()
+        return try writer.publish()
+    }
+
+    /// Appends the rows of set `setID` in the catalog to `writer`, in id order.
+    static func appendCatalogRows(setID: Int64, db: Database, to writer: CaptionScanIndexWriter) throws {
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
+        while let row = try cursor.next() {
+            let id: Int64 = row[0]
+            try row.withUnsafeData(atIndex: 1) { data in
+                guard let data else { throw CaptionError.scanIndex(path: writer.path, reason: "caption \(id) has no embedding") }
+                try writer.append(id: id, data: data)
+            }
+        }
+    }
+
+    /// Completes an index file whose rows section is written (`layout.count` rows; `ids` in id
+    /// order), through `fd` in blocks of `centroidBlock` rows (memory stays at a few blocks; no
+    /// mapping, so the process's RSS does not grow with the file): the centroid (Float64 partial sums
+    /// per block, added in block order), the codes and factors (in parallel, one row at a time), the
+    /// ids, and the header, `P` and `c` with their checksum. The bytes do not depend on the thread count.
+    static func fill(fd: Int32, layout: Layout, ids: [Int64], setID: Int64, revision: Int64, path: String) throws {
+        let n = layout.count, d = layout.dimension, codeBytes = layout.codeBytes, block = centroidBlock
+        @Sendable func fail(_ reason: String) -> CaptionError { .scanIndex(path: path, reason: reason) }
+        let blocks = (n + block - 1) / block
+        let threads = max(1, min(blocks, ProcessInfo.processInfo.activeProcessorCount))
+        let failures = FailureSlot()
+
+        // The centroid: per-block Float64 partial sums; non-finite rows refused.
+        var partial = [Double](repeating: 0, count: blocks * d)
+        var firstBad = [Int](repeating: Int.max, count: blocks)
+        partial.withUnsafeMutableBufferPointer { partialBuffer in
+            firstBad.withUnsafeMutableBufferPointer { badBuffer in
+                nonisolated(unsafe) let sums = partialBuffer.baseAddress!, bad = badBuffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: threads) { part in
+                    let rows = UnsafeMutablePointer<UInt16>.allocate(capacity: block * d)
+                    defer { rows.deallocate() }
+                    for b in stride(from: part, to: blocks, by: threads) {
+                        let first = b * block, count = min(n, first + block) - first
+                        guard failures.first == nil else { return }
+                        if let problem = readFully(fd, rows, bytes: 2 * d * count, at: layout.rows + 2 * d * first) { failures.record(fail(problem)); return }
+                        let total = sums + b * d
+                        for i in 0..<count where !accumulate(rows + i * d, into: total, d: d) {
+                            if bad[b] == Int.max { bad[b] = first + i }
                         }
                     }
-                    guard finite else { throw fail("caption \(id) has a non-finite embedding") }
-                    chunk.append(data)
                 }
-                ids.append(id)
-                if chunk.count >= 1 << 22 { try handle.write(contentsOf: chunk); chunk.removeAll(keepingCapacity: true) }
             }
-            try handle.write(contentsOf: chunk)
-            guard ids.count == n else { throw fail("the set changed while it was indexed") }
-            return layout
         }
-        let n = layout.count
+        if let failure = failures.first { throw failure }
+        if let row = firstBad.min(), row != Int.max { throw fail("caption \(ids[row]) has a non-finite embedding") }
+        var sum = [Double](repeating: 0, count: d)
+        for b in 0..<blocks { for j in 0..<d { sum[j] += partial[b * d + j] } }
         let centroid = sum.map { n > 0 ? Float($0 / Double(n)) : 0 }
         let centroidNorm2 = centroid.reduce(Float(0)) { $0 + $1 * $1 }
-        let rotation = try randomRotation(dimension: d, seed: rotationSeed)
-        try handle.seek(toOffset: UInt64(layout.ids))
-        try handle.write(contentsOf: ids.withUnsafeBytes { Data($0) })
-        try handle.synchronize()
+        let rotation = CaptionRotation(dimension: d, seed: rotationSeed)
 
-        // Pass 2: y = P(x − c) per batch of the written rows → factors and codes.
-        let mapped: ByteBuffer
-        do { mapped = try MappedFile.map(path: temporary) } catch { throw fail(error.localizedDescription) }
-        guard mapped.count == layout.size else { throw fail("wrote \(mapped.count) bytes, expected \(layout.size)") }
-        let rotationMatrix = Matrix<Float>(rows: d, cols: d, storage: rotation)
-        var factorData = Data(capacity: 16 * buildBatch), codeData = Data(capacity: layout.codeBytes * buildBatch)
+        // Codes and factors: y = P(x − c), r = ‖y‖, a = Σ|y_i| / (r√d), the signs of y.
         let sqrtD = Float(d).squareRoot()
-        var start = 0
-        while start < n {
-            let rows = min(buildBatch, n - start)
-            var batch = Matrix<Float>(zeros: rows, d)
-            var offsets = [Float](repeating: 0, count: rows)  // x·c − c·c
-            let threads = ProcessInfo.processInfo.activeProcessorCount
-            mapped.withUnsafeBytes { raw in
-                batch.storage.withUnsafeMutableBufferPointer { outBuffer in
-                    offsets.withUnsafeMutableBufferPointer { offsetBuffer in
-                        centroid.withUnsafeBufferPointer { centroidBuffer in
-                            nonisolated(unsafe) let bits = (raw.baseAddress! + layout.rows + 2 * d * start).assumingMemoryBound(to: UInt16.self)
-                            nonisolated(unsafe) let out = outBuffer.baseAddress!, offsetOut = offsetBuffer.baseAddress!, c = centroidBuffer.baseAddress!
-                            DispatchQueue.concurrentPerform(iterations: threads) { part in
-                                for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
-                                    var dot: Float = 0
-                                    for j in 0..<d {
-                                        let x = widen(bits[i * d + j])
-                                        out[i * d + j] = x - c[j]
-                                        dot += x * c[j]
-                                    }
-                                    offsetOut[i] = dot - centroidNorm2
-                                }
-                            }
+        centroid.withUnsafeBufferPointer { centroidBuffer in
+            nonisolated(unsafe) let c = centroidBuffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                let rows = UnsafeMutablePointer<UInt16>.allocate(capacity: block * d)
+                let factors = UnsafeMutablePointer<Float>.allocate(capacity: 4 * block)
+                let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: codeBytes * block)
+                let y = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                let scratch = rotation.makeScratch()
+                defer { rows.deallocate(); factors.deallocate(); codes.deallocate(); y.deallocate(); scratch.deallocate() }
+                for b in stride(from: part, to: blocks, by: threads) {
+                    let first = b * block, count = min(n, first + block) - first
+                    guard failures.first == nil else { return }
+                    if let problem = readFully(fd, rows, bytes: 2 * d * count, at: layout.rows + 2 * d * first) { failures.record(fail(problem)); return }
+                    codes.update(repeating: 0, count: codeBytes * count)
+                    for i in 0..<count {
+                        let dot = center(rows + i * d, c, into: y, d: d)
+                        rotation.apply(y, scratch: scratch)
+                        let (norm2, l1) = signsAndNorms(y, into: codes + i * codeBytes, d: d)
+                        let r = norm2.squareRoot()
+                        var fDot: Float = 0, fErr: Float = 0
+                        if r > 0, l1 > 0 {
+                            let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
+                            fDot = r / a
+                            fErr = r * max(0, 1 - a * a).squareRoot() / a
                         }
+                        let f = factors + 4 * i
+                        f[0] = fDot; f[1] = fErr; f[2] = dot - centroidNorm2; f[3] = r
+                    }
+                    #if _endian(big)
+                    for k in 0..<(4 * count) { factors[k] = Float(bitPattern: factors[k].bitPattern.littleEndian) }
+                    #endif
+                    if let problem = writeFully(fd, factors, bytes: 16 * count, at: layout.factors + 16 * first)
+                        ?? writeFully(fd, codes, bytes: codeBytes * count, at: layout.codes + codeBytes * first) {
+                        failures.record(fail(problem)); return
                     }
                 }
             }
-            let rotated = Matrix.matmul(batch, rotationMatrix, transposeB: true)  // row i = P(x_i − c)
-            var factorValues = [Float](repeating: 0, count: 4 * rows)
-            var codes = [UInt8](repeating: 0, count: layout.codeBytes * rows)
-            rotated.storage.withUnsafeBufferPointer { ys in
-                factorValues.withUnsafeMutableBufferPointer { fBuffer in
-                    codes.withUnsafeMutableBufferPointer { cBuffer in
-                        nonisolated(unsafe) let y0 = ys.baseAddress!, f = fBuffer.baseAddress!, c = cBuffer.baseAddress!
-                        let offsetValues = offsets
-                        DispatchQueue.concurrentPerform(iterations: threads) { part in
-                            for i in (rows * part / threads)..<(rows * (part + 1) / threads) {
-                                var norm2: Float = 0, l1: Float = 0
-                                let y = y0 + i * d, code = c + i * layout.codeBytes
-                                for j in 0..<d {
-                                    norm2 += y[j] * y[j]
-                                    l1 += abs(y[j])
-                                    if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
-                                }
-                                let r = norm2.squareRoot()
-                                if r > 0, l1 > 0 {
-                                    let a = min(1, l1 / (r * sqrtD))  // ⟨x̄, x̂⟩ ∈ (0, 1]
-                                    f[4 * i] = r / a
-                                    f[4 * i + 1] = r * max(0, 1 - a * a).squareRoot() / a
-                                }
-                                f[4 * i + 2] = offsetValues[i]
-                                f[4 * i + 3] = r
-                            }
-                        }
-                    }
-                }
-            }
-            factorValues.withUnsafeBytes { factorData.append(contentsOf: $0) }
-            codeData.append(contentsOf: codes)
-            try handle.seek(toOffset: UInt64(layout.factors + 16 * start))
-            try handle.write(contentsOf: factorData)
-            try handle.seek(toOffset: UInt64(layout.codes + layout.codeBytes * start))
-            try handle.write(contentsOf: codeData)
-            factorData.removeAll(keepingCapacity: true)
-            codeData.removeAll(keepingCapacity: true)
-            start += rows
         }
+        if let failure = failures.first { throw failure }
 
-        // Header, rotation and centroid, with their checksum.
-        var head = Data(count: layout.ids)
+        // Ids, then the header, P and c with their checksum.
+        var idBytes = ids.map(\.littleEndian)
+        if let problem = idBytes.withUnsafeMutableBufferPointer({ writeFully(fd, $0.baseAddress!, bytes: 8 * n, at: layout.ids) }) { throw fail(problem) }
+        var head = [UInt8](repeating: 0, count: layout.rows)
         head.withUnsafeMutableBytes { raw in
             for (k, byte) in magic.enumerated() { raw[k] = byte }
-            let fields: [UInt64] = [UInt64(n), UInt64(d), UInt64(bitPattern: setID), UInt64(bitPattern: revision), UInt64(layout.codeBytes), rotationSeed]
+            let fields: [UInt64] = [UInt64(n), UInt64(d), UInt64(bitPattern: setID), UInt64(bitPattern: revision), UInt64(codeBytes), rotationSeed]
             for (k, v) in fields.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: 8 + 8 * k, as: UInt64.self) }
-            for (k, v) in rotation.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.rotation + 4 * k, as: UInt32.self) }
+            for (k, v) in rotation.dense().enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.rotation + 4 * k, as: UInt32.self) }
             for (k, v) in centroid.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: layout.centroid + 4 * k, as: UInt32.self) }
-            let sum = checksum(UnsafeRawPointer(raw.baseAddress!), layout: layout)
-            raw.storeBytes(of: sum.littleEndian, toByteOffset: 56, as: UInt64.self)
+            raw.storeBytes(of: checksum(UnsafeRawPointer(raw.baseAddress!), layout: layout).littleEndian, toByteOffset: 56, as: UInt64.self)
         }
-        try handle.seek(toOffset: 0)
-        try handle.write(contentsOf: head)
-        try handle.synchronize()
-        try handle.close()
-        closed = true
-        guard rename(temporary, path) == 0 else { throw fail(String(cString: strerror(errno))) }
+        if let problem = head.withUnsafeMutableBufferPointer({ writeFully(fd, $0.baseAddress!, bytes: layout.rows, at: 0) }) { throw fail(problem) }
     }
 
-    /// A random orthogonal d × d matrix (row-major): `P = G (GᵀG)^-½` for a seeded Gaussian `G`
-    /// (`GᵀG = V Λ Vᵀ`, so `PᵀP = I`).
-    static func randomRotation(dimension d: Int, seed: UInt64) throws -> [Float] {
-        var random = SplitMix64(seed: seed)
-        let g = Matrix<Double>(rows: d, cols: d, storage: (0..<(d * d)).map { _ in random.nextGaussian() })
-        let eigen = try SymmetricEigen(g.gram)
-        guard let smallest = eigen.values.first, smallest > 1e-12 * (eigen.values.last ?? 1) else {
-            throw CaptionError.scanIndex(path: "rotation", reason: "singular random matrix")
+    // MARK: Row kernels (8 lanes)
+
+    /// Adds the row's values to `total` (Float64); false when one is not finite.
+    @inline(__always)
+    static func accumulate(_ row: UnsafePointer<UInt16>, into total: UnsafeMutablePointer<Double>, d: Int) -> Bool {
+        var finite = true
+        for j in 0..<d {
+            let bits = row[j]
+            finite = finite && UInt16(littleEndian: bits) & 0x7C00 != 0x7C00
+            total[j] += Double(widen(bits))
         }
-        var scaled = eigen.vectors  // V Λ^-½
-        for i in 0..<d { for k in 0..<d { scaled.storage[i * d + k] /= eigen.values[k].squareRoot() } }
-        let inverseRoot = Matrix.matmul(scaled, eigen.vectors, transposeB: true)
-        return Matrix.matmul(g, inverseRoot).storage.map { Float($0) }
+        return finite
     }
+
+    /// `y = x − c` for the fp16 row `x`; returns `x·c` (Float32, 8 partial sums).
+    @inline(__always)
+    static func center(_ row: UnsafePointer<UInt16>, _ c: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, d: Int) -> Float {
+        var dots = SIMD8<Float>.zero
+        var j = 0
+        while j + 8 <= d {
+            let x = widen(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<UInt16>.self))
+            let cj = UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + j).storeBytes(of: x - cj, as: SIMD8<Float>.self)
+            dots += x * cj
+            j += 8
+        }
+        var dot = dots.sum()
+        while j < d {
+            let x = widen(row[j])
+            y[j] = x - c[j]
+            dot += x * c[j]
+            j += 1
+        }
+        return dot
+    }
+
+    /// Sets bit `j` of `code` (zeroed) where `y_j ≥ 0`; returns `(‖y‖², Σ|y_j|)` (8 partial sums each).
+    @inline(__always)
+    static func signsAndNorms(_ y: UnsafePointer<Float>, into code: UnsafeMutablePointer<UInt8>, d: Int) -> (Float, Float) {
+        let weights = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+        var squares = SIMD8<Float>.zero, absolutes = SIMD8<Float>.zero
+        var j = 0
+        while j + 8 <= d {
+            let v = UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Float>.self)
+            squares += v * v
+            absolutes += unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+            code[j >> 3] = UInt8(truncatingIfNeeded: SIMD8<UInt32>.zero.replacing(with: weights, where: v .>= 0).wrappedSum())
+            j += 8
+        }
+        var norm2 = squares.sum(), l1 = absolutes.sum()
+        while j < d {
+            norm2 += y[j] * y[j]
+            l1 += abs(y[j])
+            if y[j] >= 0 { code[j >> 3] |= 1 << UInt8(j & 7) }
+            j += 1
+        }
+        return (norm2, l1)
+    }
+
+    /// `widen` of 8 little-endian fp16 values at once.
+    @inline(__always)
+    static func widen(_ bits: SIMD8<UInt16>) -> SIMD8<Float> {
+        #if _endian(big)
+        let bits = SIMD8<UInt16>((0..<8).map { bits[$0].byteSwapped })
+        #endif
+        let h = SIMD8<UInt32>(truncatingIfNeeded: bits)
+        let magnitude = unsafeBitCast((h & 0x7FFF) &<< 13, to: SIMD8<Float>.self) * 0x1p112
+        return unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | ((h & 0x8000) &<< 16), to: SIMD8<Float>.self)
+    }
+
+    // MARK: File I/O
+
+    /// Reads `bytes` at `offset` (retrying short reads); the problem, or nil.
+    static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, bytes: Int, at offset: Int) -> String? {
+        var done = 0
+        while done < bytes {
+            let got = pread(fd, buffer + done, bytes - done, off_t(offset + done))
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else { return got == 0 ? "short read at \(offset + done)" : String(cString: strerror(errno)) }
+            done += got
+        }
+        return nil
+    }
+
+    /// Writes `bytes` at `offset` (retrying short writes); the problem, or nil.
+    static func writeFully(_ fd: Int32, _ buffer: UnsafeRawPointer, bytes: Int, at offset: Int) -> String? {
+        var done = 0
+        while done < bytes {
+            let put = pwrite(fd, buffer + done, bytes - done, off_t(offset + done))
+            if put < 0, errno == EINTR { continue }
+            guard put > 0 else { return String(cString: strerror(errno)) }
+            done += put
+        }
+        return nil
+    }
+}
+
+/// The first error of a parallel loop (set once, read after the loop).
+final class FailureSlot: @unchecked Sendable {
+    // `@unchecked Sendable`: every access goes through `lock`.
+    private let lock = NSLock()
+    private var stored: CaptionError?
+    var first: CaptionError? { lock.withLock { stored } }
+    func record(_ error: CaptionError) { lock.withLock { if stored == nil { stored = error } } }
 }

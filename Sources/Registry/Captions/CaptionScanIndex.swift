@@ -8,8 +8,8 @@ import GRDB
 /// embedding for exact re-ranking (Gao & Long, "RaBitQ: Quantizing High-Dimensional Vectors with a
 /// Theoretical Error Bound for Approximate Nearest Neighbor Search", SIGMOD 2024):
 ///
-/// - `c` is the mean of the set's embeddings and `P` a fixed random orthogonal d × d matrix (seeded
-///   Gaussian, orthogonalised: `P = G (GᵀG)^-½`), both stored in the file.
+/// - `c` is the mean of the set's embeddings and `P` a fixed random orthogonal d × d matrix (the
+///   structured FHT-Kac rotation of `CaptionRotation`, seeded), both stored in the file.
 /// - For an embedding `x`: `y = P(x − c)`, `r = ‖y‖ = ‖x − c‖`, the code is the signs `s_i = sign(y_i)`
 ///   (bit set for `y_i ≥ 0`), and `a = Σ|y_i| / (r√d) = ⟨x̄, x̂⟩` is the cosine between the unit
 ///   vector `x̂ = y/r` and its quantised `x̄ = s/√d`. Per row the file stores `f_dot = r/a`,
@@ -29,16 +29,18 @@ import GRDB
 ///
 /// A scan reads `codeBytes + 16` bytes per caption (112 for d = 768 instead of 1,536 for fp16).
 ///
-/// File layout (little-endian, sections 64-byte aligned): a 128-byte header — `"CAPIDX03"`, UInt64
+/// File layout (little-endian, sections 64-byte aligned): a 128-byte header — `"CAPIDX04"`, UInt64
 /// count n, dimension d, set id, revision, code bytes per row (d/8 rounded up to 8), rotation seed,
 /// FNV-1a 64 checksum (over 64-bit words) of the header's first 56 bytes, the rotation and the
-/// centroid; then `P` (d × d Float32, row-major), `c` (d Float32), the caption ids (n Int64), the
-/// factors (n × 4 Float32: f_dot, f_err, f_add, r), the codes (n × codeBytes; bit j of byte k is
-/// dimension 8k + j), the embeddings (n × d fp16, as in the catalog). A file whose size, header or checksum
-/// disagrees is refused (`init` throws) and rebuilt.
+/// centroid; then `P` (d × d Float32, row-major), `c` (d Float32), the embeddings (n × d fp16, as in
+/// the catalog: first, at an offset that does not depend on n, so that `captions import` can write
+/// them as it inserts), the caption ids (n Int64), the factors (n × 4 Float32: f_dot, f_err, f_add,
+/// r), the codes (n × codeBytes; bit j of byte k is dimension 8k + j). A file whose size, header or
+/// checksum disagrees is refused (`init` throws) and rebuilt; files of format 03 (rows last, dense
+/// Gaussian `P`) are refused by their magic and rebuilt.
 final class CaptionScanIndex: @unchecked Sendable {
     // `@unchecked Sendable`: the mapping is read-only and never mutated after init.
-    static let magic = Array("CAPIDX03".utf8)
+    static let magic = Array("CAPIDX04".utf8)
     static let headerSize = 128
     /// `ε₀` of the error bound, in units of the error's largest standard deviation: 2Φ(−5) ≈ 6·10⁻⁷
     /// for a Gaussian error (4 was exceeded once, at 4.3, in the tests' 1,800 pairs at d = 768).
@@ -55,7 +57,7 @@ final class CaptionScanIndex: @unchecked Sendable {
     /// Byte offsets of the file's sections.
     struct Layout: Equatable {
         let count: Int, dimension: Int, codeBytes: Int
-        let rotation: Int, centroid: Int, ids: Int, factors: Int, codes: Int, rows: Int, size: Int
+        let rotation: Int, centroid: Int, rows: Int, ids: Int, factors: Int, codes: Int, size: Int
 
         init(count n: Int, dimension d: Int) {
             count = n
@@ -64,11 +66,11 @@ final class CaptionScanIndex: @unchecked Sendable {
             func aligned(_ x: Int) -> Int { (x + 63) / 64 * 64 }
             rotation = CaptionScanIndex.headerSize
             centroid = aligned(rotation + 4 * d * d)
-            ids = aligned(centroid + 4 * d)
+            rows = aligned(centroid + 4 * d)
+            ids = aligned(rows + 2 * d * n)
             factors = aligned(ids + 8 * n)
             codes = aligned(factors + 16 * n)
-            rows = aligned(codes + codeBytes * n)
-            size = rows + 2 * d * n
+            size = codes + codeBytes * n
         }
     }
 

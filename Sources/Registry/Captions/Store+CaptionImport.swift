@@ -122,46 +122,72 @@ extension Store {
         }
         defer { pipeline.close() }
 
-        return try database.write { db -> CaptionImportResult in
-            try db.execute(sql: "PRAGMA cache_size = -262144")
-            let setID: Int64
-            if let id = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) {
-                setID = id
-                if let encoderName { try db.execute(sql: "UPDATE caption_set SET encoder = ? WHERE id = ?", arguments: [encoderName, id]) }
-            } else {
-                try db.execute(sql: "INSERT INTO caption_set (name, dimension, encoder, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [set, dimension, encoderName, CaptionClock.now()])
-                setID = db.lastInsertedRowID
-            }
-            // Full-text indexing in one statement after the inserts: FTS5 flushes its pending terms at
-            // every statement, so the per-row trigger would write one tiny segment per caption (and
-            // merge them: ~30 s of a 1M import). The trigger is dropped and re-created, as it was,
-            // inside this transaction (rolled back with it on any error).
-            let trigger = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'caption_search_insert'")
-            let firstNewID = (try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM caption") ?? 0) + 1  // rowids grow past the largest
-            if trigger != nil { try db.execute(sql: "DROP TRIGGER caption_search_insert") }
-            let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO caption (set_id, caption, url, path, embedding) VALUES (?, ?, ?, ?, ?)")
-            var imported = 0, duplicates = 0, rows = 0
-            while let batch = try pipeline.next() {
-                for (record, embedding) in zip(batch.records, batch.embeddings) {
-                    try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
-                    if db.changesCount == 0 { duplicates += 1 } else { imported += 1 }
+        // The index's codes and factors are computed on another thread (`finishing`) from the end of
+        // the inserts on, overlapping the last full-text batch, the commit and SQLite's checkpoint.
+        var finishing: BackgroundTask<CaptionScanIndexWriter>?
+        let outcome: CaptionImportResult
+        do {
+            outcome = try database.write { db -> CaptionImportResult in
+                try db.execute(sql: "PRAGMA cache_size = -262144")
+                let setID: Int64
+                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) {
+                    setID = id
+                    if let encoderName { try db.execute(sql: "UPDATE caption_set SET encoder = ? WHERE id = ?", arguments: [encoderName, id]) }
+                } else {
+                    try db.execute(sql: "INSERT INTO caption_set (name, dimension, encoder, created_at) VALUES (?, ?, ?, ?)",
+                                   arguments: [set, dimension, encoderName, CaptionClock.now()])
+                    setID = db.lastInsertedRowID
                 }
-                rows += batch.records.count
-                progress?(rows)
+                // The set's scan index at the revision this import makes, written as the rows go in (the
+                // set's earlier rows first), so that no search pays for it. It is a cache: when it cannot
+                // be written the import goes on, and the first search builds it from the catalog.
+                let revision = try Int64.fetchOne(db, sql: "SELECT revision FROM caption_set WHERE id = ?", arguments: [setID]) ?? 0
+                var index: CaptionScanIndexWriter? = try? CaptionScanIndexWriter(
+                    path: captionIndexPath(setID: setID, revision: revision + 1), setID: setID, revision: revision + 1, dimension: dimension)
+                func dropIndex() { index?.discard(); index = nil }
+                if let writer = index {
+                    do { try CaptionScanIndex.appendCatalogRows(setID: setID, db: db, to: writer) } catch { dropIndex() }
+                }
+                // Full-text indexing in batches of the inserted captions (`CaptionFullTextBatch`) instead of
+                // the per-row trigger, which is dropped and re-created, as it was, inside this transaction
+                // (rolled back with it on any error).
+                let trigger = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'caption_search_insert'")
+                if trigger != nil { try db.execute(sql: "DROP TRIGGER caption_search_insert") }
+                var fullText = try trigger.map { _ in try CaptionFullTextBatch(db: db) }
+                let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO caption (set_id, caption, url, path, embedding) VALUES (?, ?, ?, ?, ?)")
+                var imported = 0, duplicates = 0, rows = 0
+                while let batch = try pipeline.next() {
+                    for (record, embedding) in zip(batch.records, batch.embeddings) {
+                        try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
+                        if db.changesCount == 0 { duplicates += 1; continue }
+                        imported += 1
+                        try fullText?.add(id: db.lastInsertedRowID, caption: record.caption)
+                        if let writer = index {
+                            do { try writer.append(id: db.lastInsertedRowID, data: embedding) } catch { dropIndex() }
+                        }
+                    }
+                    rows += batch.records.count
+                    progress?(rows)
+                }
+                guard rows > 0 else { throw CaptionError.emptyCaptionFile(path: file) }
+                if let numpy, numpy.rows != rows {
+                    throw CaptionError.embeddingCountMismatch(path: numpy.path, rows: numpy.rows, captions: rows)
+                }
+                if imported == 0 { dropIndex() }
+                finishing = index.map { writer in BackgroundTask { try writer.finish(); return writer } }
+                try fullText?.flush()
+                if let trigger { try db.execute(sql: trigger) }
+                if imported > 0 { try db.execute(sql: "UPDATE caption_set SET revision = revision + 1 WHERE id = ?", arguments: [setID]) }
+                return CaptionImportResult(set: set, imported: imported, skippedDuplicates: duplicates)
             }
-            guard rows > 0 else { throw CaptionError.emptyCaptionFile(path: file) }
-            if let numpy, numpy.rows != rows {
-                throw CaptionError.embeddingCountMismatch(path: numpy.path, rows: numpy.rows, captions: rows)
-            }
-            if let trigger {
-                try db.execute(sql: "INSERT INTO caption_search (rowid, caption) SELECT id, caption FROM caption WHERE id >= ? ORDER BY id",
-                               arguments: [firstNewID])
-                try db.execute(sql: trigger)
-            }
-            if imported > 0 { try db.execute(sql: "UPDATE caption_set SET revision = revision + 1 WHERE id = ?", arguments: [setID]) }
-            return CaptionImportResult(set: set, imported: imported, skippedDuplicates: duplicates)
+        } catch {
+            _ = try? finishing?.wait()  // its temporary file goes with the writer
+            throw error
         }
+        // Committed: the finished index file takes its name (a crash before this leaves only a
+        // temporary file; a failed index is only a cache miss: the first search builds it).
+        if let writer = try? finishing?.wait(), let published = try? writer.publish() { adoptCaptionIndex(published) }
+        return outcome
     }
 
     /// Every caption set, by name.

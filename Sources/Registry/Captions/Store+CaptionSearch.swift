@@ -122,11 +122,11 @@ extension Store {
 
     // MARK: The scan index
 
-    /// The set's scan index at `revision`: from the in-process cache, the side file, or rebuilt.
-    /// `discarding` an index that disagrees with the catalog deletes its file and builds it again.
+    /// The set's scan index at `revision`: from the in-process cache, the side file (written by
+    /// `captions import`), or rebuilt from the catalog when missing or damaged. `discarding` an index
+    /// that disagrees with the catalog deletes its file and builds it again.
     func captionScanIndex(setID: Int64, revision: Int64, dimension: Int, discarding stale: CaptionScanIndex? = nil) throws -> CaptionScanIndex {
-        let directory = root.appendingPathComponent("cache/captions", isDirectory: true)
-        let path = directory.appendingPathComponent("set-\(setID)-r\(revision).cidx").path
+        let path = captionIndexPath(setID: setID, revision: revision)
         if let stale {
             CaptionScanIndexCache.shared.remove(stale.path)
             try? FileManager.default.removeItem(atPath: stale.path)
@@ -136,24 +136,33 @@ extension Store {
             CaptionScanIndexCache.shared.put(path, index)
             return index
         }
-        try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, database: database)
-        // Older revisions of this set are stale now, and so are temporary files of builds that died
-        // (more than an hour old: a build of 1M captions takes well under a minute).
+        let index = try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, database: database)
+        adoptCaptionIndex(index)
+        return index
+    }
+
+    /// The side file of set `setID` at `revision`.
+    func captionIndexPath(setID: Int64, revision: Int64) -> String {
+        root.appendingPathComponent("cache/captions/set-\(setID)-r\(revision).cidx").path
+    }
+
+    /// Caches a freshly written index and removes what it makes stale: the set's older revisions, and
+    /// temporary files of builds that died (more than an hour old: a build of 1M captions takes seconds).
+    func adoptCaptionIndex(_ index: CaptionScanIndex) {
+        CaptionScanIndexCache.shared.put(index.path, index)
+        let directory = URL(fileURLWithPath: index.path).deletingLastPathComponent()
+        let current = URL(fileURLWithPath: index.path).lastPathComponent
         let abandoned = Date().addingTimeInterval(-3600)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("set-\(setID)-r") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("set-\(index.setID)-r") {
             let url = directory.appendingPathComponent(name)
             if name.contains(".cidx.tmp-") {
                 let modified = (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate]) as? Date
                 if let modified, modified < abandoned { try? FileManager.default.removeItem(at: url) }
-            } else if name.hasSuffix(".cidx"), name != "set-\(setID)-r\(revision).cidx" {
+            } else if name.hasSuffix(".cidx"), name != current {
+                CaptionScanIndexCache.shared.remove(url.path)
                 try? FileManager.default.removeItem(at: url)
             }
         }
-        guard let index = try CaptionScanIndex(path: path, setID: setID, revision: revision) else {
-            throw CaptionError.scanIndex(path: path, reason: "missing right after it was built")
-        }
-        CaptionScanIndexCache.shared.put(path, index)
-        return index
     }
 }
 

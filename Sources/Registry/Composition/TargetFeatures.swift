@@ -26,6 +26,30 @@ struct TargetFeatures {
         }
     }
 
+    /// The token ids of every token's prompts (placeholders already added to `tokenizer`), and the
+    /// token each sequence belongs to.
+    static func promptSequences(categories: [String], kind: RegisterRequest.Kind, tokenizer: CLIPTokenizer,
+                                placeholders: [String], maxLength: Int) -> (sequences: [[Int32]], owners: [Int]) {
+        var sequences: [[Int32]] = []
+        var owners: [Int] = []
+        for (i, category) in categories.enumerated() {
+            for prompt in prompts(token: placeholders[i], category: category, kind: kind) {
+                sequences.append(tokenizer.encode(prompt, maxLength: maxLength))
+                owners.append(i)
+            }
+        }
+        return (sequences, owners)
+    }
+
+    /// The vocabulary ids `compute` will look up for tokens of these categories: the rows of the
+    /// token embedding matrix the text encoder needs (`Store.textEncoder(forBase:vocabulary:)`).
+    static func vocabularyIDs(categories: [String], kind: RegisterRequest.Kind, tokenizer: CLIPTokenizer, maxLength: Int) -> Set<Int32> {
+        let placeholders = categories.indices.map { "<concept-token-\($0)>" }
+        let (sequences, _) = promptSequences(categories: categories, kind: kind, tokenizer: tokenizer.adding(tokens: placeholders),
+                                             placeholders: placeholders, maxLength: maxLength)
+        return Set(sequences.joined().filter { Int($0) < tokenizer.vocabSize })
+    }
+
     /// Encodes every token's prompts. Tokens are added under private placeholder names (features
     /// depend on the vectors, not on the names, and a name could collide with the vocabulary).
     static func compute(tokens: [(category: String, embedding: [Float])], kind: RegisterRequest.Kind,
@@ -45,14 +69,8 @@ struct TargetFeatures {
             extra += token.embedding
             embeddingBytes[id] = token.embedding.withUnsafeBytes { Data($0) }
         }
-        var sequences: [[Int32]] = []
-        var owners: [Int] = []
-        for (i, token) in tokens.enumerated() {
-            for prompt in prompts(token: placeholders[i], category: token.category, kind: kind) {
-                sequences.append(extended.encode(prompt, maxLength: model.configuration.maxPositions))
-                owners.append(i)
-            }
-        }
+        let (sequences, owners) = promptSequences(categories: tokens.map(\.category), kind: kind, tokenizer: extended,
+                                                  placeholders: placeholders, maxLength: model.configuration.maxPositions)
         let outputs = try model.encode(sequences, extraEmbeddings: Matrix(rows: tokens.count, cols: d, storage: extra))
         var storage: [Float] = []
         var keys: [String] = []

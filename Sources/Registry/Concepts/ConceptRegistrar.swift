@@ -22,7 +22,7 @@ public enum ConceptRegistrar {
             let id = try Store.baseID(named: request.base, in: db)
             return (id, try Store.baseLayers(baseID: id, in: db))
         }
-        let checkpoint: ConceptCheckpoint
+        var checkpoint: ConceptCheckpoint
         do {
             checkpoint = try ConceptCheckpoint.read(path: request.path, tokenNames: request.tokens.isEmpty ? nil : request.tokens)
             try checkpoint.validate(against: layers.map(\.crossAttentionLayer))
@@ -32,14 +32,16 @@ public enum ConceptRegistrar {
         try checkTokens(checkpoint, request: request, baseID: baseID, store: store)
 
         // W′ (or factors) with its W0 per layer; ΔW checked for plausibility before anything is stored.
-        var pairs: [(key: LayerKey, weight: ConceptCheckpoint.Weight, base: Matrix<Float>)] = []
+        // W0 stays as stored (fp16 for fp16 bases: half the memory) and is widened per layer when used;
+        // each W′ is released once compressed (`pairs` owns them: the checkpoint's copy is dropped).
+        var pairs: [(key: LayerKey, weight: ConceptCheckpoint.Weight?, base: RawTensor)] = []
         var implausible: (layer: String, ratio: Double)?
         for layer in layers {
             for projection in Projection.allCases {
                 let key = LayerKey(layer: layer.name, projection: projection)
                 guard let weight = checkpoint.weights[key] else { throw RegistryError.invalidConcept(path: request.path.path, reason: "no weight for \(key)") }
-                let w0 = try store.baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor).matrix()
-                let ratio = try deltaRatio(weight, base: w0)
+                let w0 = try store.baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor)
+                let ratio = try deltaRatio(weight, base: w0.matrix())
                 if ratio > plausibleDeltaRatio, ratio > (implausible?.ratio ?? 0) { implausible = (key.description, ratio) }
                 pairs.append((key, weight, w0))
             }
@@ -49,23 +51,28 @@ public enum ConceptRegistrar {
             throw RegistryError.implausibleDelta(layer: implausible.layer, ratio: implausible.ratio, limit: plausibleDeltaRatio,
                                                  suggestion: suggestion.map { " (it fits base '\($0)': try --base \($0))" } ?? "")
         }
+        checkpoint.weights = [:]
 
-        // The base text encoder (for the merge keys) loads on another thread while ΔW is compressed.
-        let baseName = request.base
-        let encoderLoad = BackgroundTask { try store.textEncoder(forBase: baseName) }
+        // The base text encoder (for the merge keys) loads on another thread while ΔW is compressed,
+        // with only the token embedding rows the merge-key prompts use.
+        let baseName = request.base, categories = request.categories, kind = request.kind
+        let encoderLoad = BackgroundTask {
+            try store.textEncoder(forBase: baseName) { tokenizer, configuration in
+                TargetFeatures.vocabularyIDs(categories: categories, kind: kind, tokenizer: tokenizer, maxLength: configuration.maxPositions)
+            }
+        }
 
         let lock = try StoreLock(store: store.root, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
         let batch = store.blobs.batch()
         var stored: [StoredLayer] = []
-        var exportLayers: [ExportLayer] = []
-        let layerTable = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, $0.crossAttentionLayer) })
-        for pair in pairs {
-            let compressed = try DeltaCompressor.compress(pair.weight, base: pair.base, policy: request.compression)
-            stored.append(try StoredLayer.store(compressed, key: pair.key, in: batch))
-            if let layer = layerTable[pair.key.layer] {
-                exportLayers.append(ExportLayer(layer: layer, projection: pair.key.projection, base: pair.base, delta: compressed))
-            }
+        var compressedLayers: [(key: LayerKey, base: RawTensor, delta: CompressedDelta)] = []
+        for index in pairs.indices {
+            guard let weight = pairs[index].weight else { continue }
+            pairs[index].weight = nil
+            let compressed = try DeltaCompressor.compress(weight, base: pairs[index].base.matrix(), policy: request.compression)
+            stored.append(try StoredLayer.store(compressed, key: pairs[index].key, in: batch))
+            compressedLayers.append((pairs[index].key, pairs[index].base, compressed))
         }
         let embeddings = try checkpoint.tokens.map { token in
             try RawTensor.from(floats: token.embedding, shape: [token.embedding.count]).bytes.withUnsafeBytes { try batch.put($0) }
@@ -113,6 +120,10 @@ public enum ConceptRegistrar {
         // A base stored without its text encoder and tokenizer (a CompVis file) cannot compute them;
         // compose retries on first use and reports why.
         if let encoder = try? encoderLoad.wait() {
+            let layerTable = Dictionary(uniqueKeysWithValues: layers.map { ($0.name, $0.crossAttentionLayer) })
+            let exportLayers = try compressedLayers.compactMap { entry in
+                try layerTable[entry.key.layer].map { ExportLayer(layer: $0, projection: entry.key.projection, base: try entry.base.matrix(), delta: entry.delta) }
+            }
             _ = try? store.ensureMergeKeys(versionID: versionID, encoder: encoder, layers: exportLayers)
         }
         return RegisterResult(name: request.name, version: version, base: request.base, tokens: tokens, storedBytes: storedBytes,
