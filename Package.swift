@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "TextEncoder", targets: ["TextEncoder"]),
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
         .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +66,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Diffusion sampling: torch's seeded CPU generator, diffusers' schedulers, classifier-free guidance.
+        .target(name: "Sampling"),
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
 
@@ -91,6 +94,7 @@ let package = Package(
         .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
     ],
     swiftLanguageModes: [.v6]
