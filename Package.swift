@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Sampling", targets: ["Sampling"]),
+        .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),  // libpng-dev
         // Our own AVX-512 kernel for the text encoder's few-row linear layers (packed weights).
         .target(name: "CKernels"),
 
@@ -68,6 +70,11 @@ let package = Package(
         ),
         // Diffusion sampling: torch's seeded CPU generator, diffusers' schedulers, classifier-free guidance.
         .target(name: "Sampling"),
+        // Text-to-image: a base from the store, concepts applied, the denoising loop, PNG output.
+        .target(
+            name: "Generation",
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "CPNG"]
+        ),
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
 
@@ -75,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "concepts",
             dependencies: [
-                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry",
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "Generation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "cli"
@@ -95,6 +102,7 @@ let package = Package(
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry"]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,7 +3,7 @@
 # prints nothing when everything is already installed. Runs apt-get as root, or through sudo.
 set -euo pipefail
 
-packages=(libsqlite3-dev libzstd-dev libopenblas-dev liblapacke-dev)
+packages=(libsqlite3-dev libzstd-dev libopenblas-dev liblapacke-dev libpng-dev)
 
 missing=()
 for package in "${packages[@]}"; do
