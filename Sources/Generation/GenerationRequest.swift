@@ -68,8 +68,11 @@ public struct GenerationRequest: Sendable {
         for file in outputFiles {
             let directory = file.deletingLastPathComponent()
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
                 throw GenerationError.unwritableOutput(path: file.path, reason: "directory \(directory.path) does not exist")
+            }
+            guard isDirectory.boolValue else {
+                throw GenerationError.unwritableOutput(path: file.path, reason: "\(directory.path) is not a directory")
             }
             if FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw GenerationError.unwritableOutput(path: file.path, reason: "it is a directory")
