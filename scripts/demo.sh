@@ -89,6 +89,7 @@ step concepts verify
 # Generate: an image from the composition of cat and dog, with the tokens compose named (<new1>, <new1-dog>);
 # PNG with its parameters chunk. (DEMO_IMAGE=PATH also copies it there, e.g. docs/images/demo-generate.png.)
 if [ -f "$FIXTURES/sd-tiny/base/vae/config.json" ]; then
+    mkdir -p "$WORK/generate"
     step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
         --steps 20 --seed 42 --size 64x64 --out "$WORK/generate/cat-dog.png"
     step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
