@@ -19,7 +19,7 @@ import Sampling
         let cases: [Case]
     }
 
-    static let directory = packageRoot.appendingPathComponent("fixtures/generation")
+    static let directory = packageRoot.appendingPathComponent("fixtures/generation/pipeline")
 
     @Test func composedConceptsGiveDiffusersImages() throws {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: Self.directory.appendingPathComponent("golden.json")))
