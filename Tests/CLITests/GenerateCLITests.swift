@@ -9,22 +9,10 @@ struct GenerateCLITests {
     var store: String { root.appendingPathComponent("store").path }
     var outDir: URL { root.appendingPathComponent("out") }
 
-    /// A store with `tiny` (sd-tiny; a stand-in vae/ when the fixture has none: these checks only need the files),
-    /// `compvis` (the CompVis single file: no config files, no VAE) and the cat concept.
+    /// A store with `tiny` (sd-tiny), `compvis` (the CompVis single file: no config files, no VAE) and the cat concept.
     func setUp() throws {
-        let fm = FileManager.default
-        try fm.createDirectory(at: outDir, withIntermediateDirectories: true)
-        var base = URL(fileURLWithPath: fixturePath("sd-tiny/base"))
-        if !fm.fileExists(atPath: base.appendingPathComponent("vae").path) {
-            let copy = root.appendingPathComponent("base")
-            try fm.copyItem(at: base, to: copy)
-            let vae = copy.appendingPathComponent("vae")
-            try fm.createDirectory(at: vae, withIntermediateDirectories: true)
-            try Data(#"{"latent_channels": 4, "block_out_channels": [4, 4]}"#.utf8).write(to: vae.appendingPathComponent("config.json"))
-            try fm.copyItem(at: URL(fileURLWithPath: fixturePath("safetensors/metadata.safetensors")),
-                            to: vae.appendingPathComponent("diffusion_pytorch_model.safetensors"))
-            base = copy
-        }
+        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        let base = URL(fileURLWithPath: fixturePath("sd-tiny/base"))
         for args in [["base", "add", "tiny", base.path], ["base", "add", "compvis", fixturePath("sd-tiny/base-compvis.safetensors")],
                      ["register", "cat", "--base", "tiny", "--category", "cat", fixturePath("sd-tiny/concepts/cat-diffusers")]] {
             let r = try runConcepts(["--store", store] + args)

@@ -15,25 +15,12 @@ final class GenerationStore {
     let store: Store
     let scratch: URL
 
-    /// `vae`: give the base a VAE component when the fixture has none (a stand-in config and one tensor: the
-    /// pipeline's checks need the files; the stand-in backend does not read the weights).
     init(concepts: Bool = true) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("generate-test-\(UUID().uuidString)")
         scratch = root.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         store = try Store(root: root.appendingPathComponent("store"), create: true)
-        var base = sdTiny.appendingPathComponent("base")
-        if !FileManager.default.fileExists(atPath: base.appendingPathComponent("vae").path) {
-            let copy = root.appendingPathComponent("base")
-            try FileManager.default.copyItem(at: base, to: copy)
-            let vae = copy.appendingPathComponent("vae")
-            try FileManager.default.createDirectory(at: vae, withIntermediateDirectories: true)
-            try Data(#"{"_class_name": "AutoencoderKL", "latent_channels": 4, "block_out_channels": [4, 4], "scaling_factor": 0.18215}"#.utf8)
-                .write(to: vae.appendingPathComponent("config.json"))
-            try Safetensors.write([(name: "post_quant_conv.bias", tensor: RawTensor.from(floats: [0, 0, 0, 0], shape: [4]))], metadata: [:],
-                                  to: vae.appendingPathComponent("diffusion_pytorch_model.safetensors").path)
-            base = copy
-        }
+        let base = sdTiny.appendingPathComponent("base")
         _ = try BaseModelImporter.add(name: "tiny", path: base, to: store)
         if concepts {
             for (name, fixture) in [("cat", "cat-diffusers"), ("dog", "dog-diffusers")] {
