@@ -31,7 +31,7 @@ public final class InterruptCleanup: @unchecked Sendable {
     private func interrupted(_ signalNumber: Int32) {
         let pending = lock.withLock { paths }
         for path in pending { unlink(path) }
-        FileHandle.standardError.write(Data("\ninterrupted: no image written\n".utf8))
-        exit(128 + signalNumber)
+        FileHandle.standardError.write(Data("\ninterrupted: the image in progress was not written\n".utf8))
+        _exit(128 + signalNumber)  // not exit(): the main thread is still sampling; skip atexit handlers
     }
 }
