@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "TextEncoder", targets: ["TextEncoder"]),
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
+        .library(name: "DiffusionModels", targets: ["DiffusionModels"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Generation", targets: ["Generation"]),
@@ -54,6 +55,11 @@ let package = Package(
             // CLIP's BPE merges (the same file as fixtures/clip/merges.txt): the tokenizer of bases without
             // tokenizer files (CompVis SD 1.x single files).
             resources: [.copy("Resources/clip-merges.txt")]
+        ),
+        // Stable Diffusion's UNet and VAE decoder (generation), on OpenBLAS and CKernels.
+        .target(
+            name: "DiffusionModels",
+            dependencies: ["Tensors", "TensorFormats", "CKernels", "CBLAS"]
         ),
         .target(
             name: "CustomDiffusion",
@@ -100,6 +106,7 @@ let package = Package(
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
+        .testTarget(name: "DiffusionModelsTests", dependencies: ["DiffusionModels", "TensorFormats"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "TensorFormats", "Tensors"]),
