@@ -79,7 +79,7 @@ let package = Package(
         // Text-to-image: a base from the store, concepts applied, the denoising loop, PNG output.
         .target(
             name: "Generation",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "CPNG"]
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
         ),
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "DiffusionModelsTests", dependencies: ["DiffusionModels", "TensorFormats"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "TensorFormats", "Tensors"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,3 @@
-#if canImport(DiffusionModels)
 import DiffusionModels
 import Foundation
 import Tensors
@@ -12,11 +11,10 @@ public struct DiffusionModelsBackend: DiffusionBackend {
     }
 
     public func makeDecoder(configuration: Data, weights: BaseComponentWeights) throws -> any LatentDecoder {
-        try AutoencoderKLDecoder(configuration: VAEConfiguration.decode(configuration), weights: weights)
+        // AutoencoderKLDecoder is not in DiffusionModels yet (branch gen-unet).
+        throw GenerationError.modelUnavailable("this build has no VAE decoder (AutoencoderKLDecoder in DiffusionModels)")
     }
 }
 
 extension BaseComponentWeights: WeightSource {}
 extension UNet2DConditionModel: NoisePredictor {}
-extension AutoencoderKLDecoder: LatentDecoder {}
-#endif
