@@ -28,6 +28,7 @@ DECLARE(void, ck_softmax_rows, (float *s, int rows, int cols, size_t ld))
 DECLARE(void, ck_half_to_float, (const uint16_t *src, float *dst, size_t n))
 DECLARE(void, ck_pad_image, (const float *x, int channels, int h, int w, float *out))
 DECLARE(void, ck_upsample_pad_image, (const float *x, int channels, int h, int w, float *out))
+DECLARE(void, ck_taps_from_kernel3x3, (const float *w, int cout, int cin, float *taps))
 DECLARE(void, ck_im2col3x3_stride2, (const float *padded, int channels, int h, int w, float *cols))
 
 void ck_group_norm(const float *x, float *y, int channels, int spatial, int groups, float eps, const float *gamma,
@@ -57,4 +58,8 @@ void ck_upsample_pad_image(const float *x, int channels, int h, int w, float *ou
 
 void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float *cols) {
     DISPATCH(ck_im2col3x3_stride2, (padded, channels, h, w, cols))
+}
+
+void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps) {
+    DISPATCH(ck_taps_from_kernel3x3, (w, cout, cin, taps))
 }

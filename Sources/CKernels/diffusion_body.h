@@ -250,3 +250,13 @@ CK_TARGET void CK_FN(ck_im2col3x3_stride2)(const float *padded, int channels, in
         }
     }
 }
+
+CK_TARGET void CK_FN(ck_taps_from_kernel3x3)(const float *w, int cout, int cin, float *taps) {
+    for (int o = 0; o < cout; o++) {
+        const float *src = w + (size_t)o * cin * 9;
+        for (int k = 0; k < 9; k++) {
+            float *dst = taps + ((size_t)k * cout + o) * cin;
+            for (int i = 0; i < cin; i++) dst[i] = src[(size_t)i * 9 + k];
+        }
+    }
+}

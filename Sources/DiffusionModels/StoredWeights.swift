@@ -1,52 +1,44 @@
 import CKernels
 import Foundation
 
-/// A weight as the model keeps it in memory: Float32, or IEEE fp16 bits when the file holds fp16 (an SD 1.x UNet
-/// is 1.7 GB in fp16, 3.4 GB in Float32). fp16 values are widened exactly to Float32 (`ck_half_to_float`) into
-/// a scratch buffer just before the layer's product, once per call for the whole batch.
+/// A weight as the model keeps it in memory: Float32, or IEEE fp16 when the file holds fp16 (an SD 1.x UNet is
+/// 1.7 GB in fp16, 3.4 GB in Float32). fp16 tensors are not copied: they stay in the (memory-mapped) file buffer
+/// and are widened exactly to Float32 (`ck_half_to_float`) into a scratch buffer just before the layer's product,
+/// once per call for the whole batch.
+///
+/// `taps` (a 3×3 convolution's [C_out, C_in, 3, 3] weight read as nine C_out × C_in matrices): Float32 values are
+/// reordered tap-major once at load; fp16 ones while widening (`ck_taps_from_kernel3x3`).
 struct StoredWeights: @unchecked Sendable {
     enum Values {
         case float32([Float])
-        case float16([UInt16])
+        case float16(ByteBuffer)
     }
 
     var values: Values
-    var count: Int {
-        switch values {
-        case .float32(let v): v.count
-        case .float16(let v): v.count
-        }
-    }
+    let count: Int
+    var taps: (outChannels: Int, inChannels: Int)?
 
-    /// Keeps fp16 as fp16; Float32 as is; bf16 and F64 widened or narrowed to Float32.
+    /// Keeps fp16 as fp16 (zero-copy); Float32 as is; bf16 and F64 widened or narrowed to Float32.
     init(_ tensor: RawTensor, name: String) throws {
         guard tensor.dtype.isFloatingPoint else {
             throw DiffusionModelsError.notFloatingPoint(name: name, dtype: "\(tensor.dtype)")
         }
-        if tensor.dtype == .float16 {
-            let n = tensor.elementCount
-            values = .float16(tensor.bytes.withUnsafeBytes { raw in
-                [UInt16](unsafeUninitializedCapacity: n) { out, initialized in
-                    if n > 0, let base = raw.baseAddress, let target = out.baseAddress {
-                        UnsafeMutableRawPointer(target).copyMemory(from: base, byteCount: 2 * n)
-                    }
-                    initialized = n
-                }
-            })
-        } else {
-            values = .float32(try tensor.floats())
-        }
+        count = tensor.elementCount
+        values = tensor.dtype == .float16 ? .float16(tensor.bytes) : .float32(try tensor.floats())
     }
 
-    init(floats: [Float]) { values = .float32(floats) }
+    init(floats: [Float]) {
+        values = .float32(floats)
+        count = floats.count
+    }
 
-    /// The same values with element `i` of the result taken from element `source(i)` (a layout change made once,
-    /// at load), in the stored precision.
-    func permuted(_ source: (Int) -> Int) -> StoredWeights {
+    /// This [C_out, C_in, 3, 3] weight as nine tap matrices (tap-major [9][C_out][C_in] when read).
+    func asTaps(outChannels: Int, inChannels: Int) -> StoredWeights {
         var copy = self
-        switch values {
-        case .float32(let v): copy.values = .float32((0..<v.count).map { v[source($0)] })
-        case .float16(let v): copy.values = .float16((0..<v.count).map { v[source($0)] })
+        copy.taps = (outChannels, inChannels)
+        if case .float32(let v) = values {
+            let perTap = outChannels * inChannels
+            copy.values = .float32((0..<v.count).map { index in v[(index % perTap) * 9 + index / perTap] })
         }
         return copy
     }
@@ -56,10 +48,17 @@ struct StoredWeights: @unchecked Sendable {
         switch values {
         case .float32(let v):
             return try v.withUnsafeBufferPointer { try body($0.baseAddress ?? UnsafePointer(scratch.pointer(count: 0))) }
-        case .float16(let v):
-            let target = scratch.pointer(count: v.count)
-            v.withUnsafeBufferPointer { source in
-                if let base = source.baseAddress { ck_half_to_float(base, target, v.count) }
+        case .float16(let bytes):
+            let target = scratch.pointer(count: taps == nil ? count : 2 * count)
+            bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                let halves = base.assumingMemoryBound(to: UInt16.self)
+                if let taps {
+                    ck_half_to_float(halves, target + count, count)
+                    ck_taps_from_kernel3x3(target + count, Int32(taps.outChannels), Int32(taps.inChannels), target)
+                } else {
+                    ck_half_to_float(halves, target, count)
+                }
             }
             return try body(target)
         }

@@ -107,4 +107,8 @@ void ck_upsample_pad_image(const float *x, int channels, int h, int w, float *ou
 /// `(channels · 9) × (oh · ow)` with oh = ⌊(h − 1)/2⌋ + 1, ow likewise, row `c·9 + ky·3 + kx`.
 void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float *cols);
 
+/// A 3×3 convolution weight `w` ([cout][cin][3][3], Float32) as nine tap matrices: taps[k][o][i] = w[o][i][k]
+/// (k = ky·3 + kx), the layout the shifted-image products read.
+void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
+
 #endif

@@ -29,12 +29,7 @@ struct Conv2D: @unchecked Sendable {
             weight = stored
         case (3, 1):
             kind = .same3x3
-            // [o][i][tap] → [tap][o][i]
-            let perTap = outChannels * inChannels
-            weight = stored.permuted { index in
-                let tap = index / perTap, rest = index % perTap
-                return rest * 9 + tap
-            }
+            weight = stored.asTaps(outChannels: outChannels, inChannels: inChannels)
         case (3, 2):
             kind = .strided3x3
             weight = stored
