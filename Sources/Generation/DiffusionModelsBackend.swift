@@ -11,10 +11,10 @@ public struct DiffusionModelsBackend: DiffusionBackend {
     }
 
     public func makeDecoder(configuration: Data, weights: BaseComponentWeights) throws -> any LatentDecoder {
-        // AutoencoderKLDecoder is not in DiffusionModels yet (branch gen-unet).
-        throw GenerationError.modelUnavailable("this build has no VAE decoder (AutoencoderKLDecoder in DiffusionModels)")
+        try AutoencoderKLDecoder(configuration: VAEConfiguration.decode(configuration), weights: weights)
     }
 }
 
 extension BaseComponentWeights: WeightSource {}
 extension UNet2DConditionModel: NoisePredictor {}
+extension AutoencoderKLDecoder: LatentDecoder {}

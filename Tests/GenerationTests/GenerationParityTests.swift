@@ -6,7 +6,7 @@ import Testing
 import Registry
 import Sampling
 
-/// Whole generations on the tiny pipeline (real UNet, fixtures/sd-tiny) with the cat and dog concepts composed,
+/// Whole generations on the tiny pipeline (real UNet and VAE, fixtures/sd-tiny) with the cat and dog concepts composed,
 /// against diffusers 0.42.1's StableDiffusionPipeline (fixtures/generate_generation.py): 4 steps of DPM++, DDPM,
 /// Euler and DDIM η = 0.5, guidance 6–7.5, a negative prompt. The composition the pipeline makes must equal the
 /// export the goldens were drawn with.
@@ -71,6 +71,24 @@ import Sampling
             let scale = reference.map(abs).max() ?? 1
             let worst = zip(backend.latents, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst <= 1e-5 * scale, "\(c.name): latents off by \(worst) (largest latent \(scale))")
+        }
+    }
+
+    /// The PNG `generate` writes against diffusers' image: the same 8-bit image, or at most 1/255 off on any channel.
+    @Test func imagesMatchDiffusers() throws {
+        let golden = try Self.golden()
+        let t = try GenerationStore()
+        for c in golden.cases {
+            let r = try Self.request(c, t)
+            _ = try GenerationPipeline(prepare: r, store: t.store, backend: DiffusionModelsBackend()).run()
+            let image = try PNGImage.read(from: r.output)
+            let reference = try PNGImage.read(from: Self.directory.appendingPathComponent(c.png))
+            #expect(image.width == c.width && image.height == c.height)
+            #expect(reference.width == c.width && reference.height == c.height)
+            let differences = zip(image.pixels, reference.pixels).map { abs(Int($0) - Int($1)) }
+            #expect(differences.count == c.width * c.height * 3)
+            let worst = differences.max() ?? 255
+            #expect(worst <= 1, "\(c.name): \(differences.filter { $0 > 0 }.count) channels differ, by up to \(worst)/255")
         }
     }
 }
