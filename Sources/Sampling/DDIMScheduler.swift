@@ -27,7 +27,7 @@ public struct DDIMScheduler: Scheduler {
         finalAlphaProduct = (c.setAlphaToOne ?? true) ? 1 : schedule.alphasCumprod[0]
         stride = schedule.trainTimesteps / steps
         self.eta = Float(eta)
-        integerSteps = integerTimesteps(
+        integerSteps = try integerTimesteps(
             steps: steps, train: schedule.trainTimesteps, spacing: try c.resolvedSpacing(default: .leading), offset: c.stepsOffset ?? 0)
         timesteps = integerSteps.map(Double.init)
     }

@@ -28,7 +28,7 @@ public struct DDPMScheduler: Scheduler {
         let name = c.varianceType ?? "fixed_small"
         guard let v = Variance(rawValue: name) else { throw SamplingError.unsupported(key: "variance_type", value: name) }
         variance = v
-        integerSteps = integerTimesteps(
+        integerSteps = try integerTimesteps(
             steps: steps, train: schedule.trainTimesteps, spacing: try c.resolvedSpacing(default: .leading), offset: c.stepsOffset ?? 0)
         timesteps = integerSteps.map(Double.init)
     }

@@ -44,7 +44,7 @@ public struct DPMSolverMultistepScheduler: Scheduler {
             throw SamplingError.unsupported(key: "lambda_min_clipped", value: String(clip))
         }
         let offset = c.stepsOffset ?? 0
-        let steps: [Int]
+        var steps: [Int]
         switch try c.resolvedSpacing(default: .linspace) {
         case .linspace:
             steps = NumPy.linspace(0, Double(train - 1), n + 1).map { Int(NumPy.round($0)) }.reversed().dropLast()
@@ -55,6 +55,7 @@ public struct DPMSolverMultistepScheduler: Scheduler {
             let ratio = Double(train) / Double(n)
             steps = NumPy.arange(Double(train), 0, -ratio).map { Int(NumPy.round($0)) - 1 }
         }
+        steps = try checkTimesteps(steps, train: train)
         let trainSigmas = schedule.sigmas
         let finalSigma: Float
         switch c.finalSigmasType ?? "zero" {

@@ -101,8 +101,21 @@ enum NumPy {
     }
 }
 
+/// Every timestep must index the training schedule: `leading` spacing with `steps_offset` reaches T itself when
+/// the step count divides T into steps of 1 (e.g. 1000 steps, offset 1), where diffusers raises an IndexError.
+func checkTimesteps(_ timesteps: [Int], train: Int) throws -> [Int] {
+    if let bad = timesteps.first(where: { $0 < 0 || $0 >= train }) {
+        throw SamplingError.timestepOutOfRange(timestep: bad, steps: timesteps.count, trainTimesteps: train)
+    }
+    return timesteps
+}
+
 /// The integer timesteps of DDPM and DDIM (`set_timesteps`, diffusers 0.42), descending.
-func integerTimesteps(steps n: Int, train: Int, spacing: TimestepSpacing, offset: Int) -> [Int] {
+func integerTimesteps(steps n: Int, train: Int, spacing: TimestepSpacing, offset: Int) throws -> [Int] {
+    try checkTimesteps(uncheckedIntegerTimesteps(steps: n, train: train, spacing: spacing, offset: offset), train: train)
+}
+
+func uncheckedIntegerTimesteps(steps n: Int, train: Int, spacing: TimestepSpacing, offset: Int) -> [Int] {
     switch spacing {
     case .linspace:
         return NumPy.linspace(0, Double(train - 1), n).map { Int(NumPy.round($0)) }.reversed()

@@ -15,6 +15,8 @@ public enum SamplingError: Error, LocalizedError, Equatable, Sendable {
     case stepOutOfRange(Int, count: Int)
     /// An unknown sampler name (`--scheduler`).
     case unknownSampler(String)
+    /// The spacing and `steps_offset` put a timestep outside the training range (diffusers fails with an IndexError).
+    case timestepOutOfRange(timestep: Int, steps: Int, trainTimesteps: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -28,6 +30,8 @@ public enum SamplingError: Error, LocalizedError, Equatable, Sendable {
             return "\(what) has \(got) elements; the sample has \(expected)"
         case .stepOutOfRange(let i, let count):
             return "step \(i) is outside the schedule of \(count) steps"
+        case .timestepOutOfRange(let t, let steps, let train):
+            return "\(steps) steps with this scheduler's timestep_spacing and steps_offset reach timestep \(t), outside 0..<\(train) (num_train_timesteps); use fewer steps"
         case .unknownSampler(let name):
             return "unknown scheduler '\(name)' (known: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")))"
         }

@@ -38,6 +38,7 @@ struct GenerateCLITests {
             (["a cat", "--base", "tiny", "--out", root.appendingPathComponent("missing/x.png").path], 1, "does not exist"),
             (["a cat", "--base", "tiny", "--out", outDir.path], 1, "it is a directory"),
             (["a cat", "--base", "tiny", "--steps", "0", "--out", out], 1, "--steps 0"),
+            (["a cat", "--base", "tiny", "--scheduler", "ddpm", "--steps", "1000", "--out", out], 1, "reach timestep 1000"),
             (["a cat", "--base", "tiny", "--eta", "0.5", "--out", out], 1, "ddim only"),
             (["a cat", "--base", "tiny", "--concepts", "cat", "--composition", "abc", "--out", out], 1, "not both"),
             (["a cat", "--base", "tiny", "--composition", "abc", "--out", out], 1, "no composition 'abc' was recorded"),

@@ -82,5 +82,10 @@ import Testing
         #expect(refuse(#"{}"#, steps: 0).contains("between 1 and"))
         #expect(refuse(#"{}"#, steps: 1001).contains("between 1 and"))
         #expect(refuse(#"[1, 2]"#).contains("invalid"))
+        // leading spacing + steps_offset 1 with 1000 steps reaches t = 1000 (diffusers: IndexError)
+        #expect(refuse(#"{"steps_offset": 1}"#, .ddpm, steps: 1000).contains("reach timestep 1000"))
+        #expect(refuse(#"{"steps_offset": 1}"#, .ddim, steps: 1000).contains("reach timestep 1000"))
+        #expect(refuse(#"{"steps_offset": 1, "timestep_spacing": "leading"}"#, .dpmSolverPlusPlus, steps: 999).contains("reach timestep 1000"))
+        #expect(refuse(#"{"steps_offset": 1}"#, .ddpm, steps: 999) == "accepted")
     }
 }
