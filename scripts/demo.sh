@@ -91,7 +91,7 @@ step concepts verify
 if [ -f "$FIXTURES/sd-tiny/base/vae/config.json" ]; then
     mkdir -p "$WORK/generate"
     step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
-        --steps 20 --seed 42 --size 64x64 --out "$WORK/generate/cat-dog.png"
+        --steps 20 --seed 42 --size 128x128 --out "$WORK/generate/cat-dog.png"
     step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
         --scheduler ddpm --steps 50 --guidance 6 --seed 42 --size 64x64 --count 2 --out "$WORK/generate/cat-dog-ddpm.png" --json
     if [ -n "${DEMO_IMAGE:-}" ]; then cp "$WORK/generate/cat-dog.png" "$DEMO_IMAGE"; fi
