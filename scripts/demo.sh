@@ -93,7 +93,7 @@ if [ -f "$FIXTURES/sd-tiny/base/vae/config.json" ]; then
     step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
         --steps 20 --seed 42 --size 128x128 --out "$WORK/generate/cat-dog.png"
     step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
-        --scheduler ddpm --steps 50 --guidance 6 --seed 42 --size 64x64 --count 2 --out "$WORK/generate/cat-dog-ddpm.png" --json
+        --scheduler ddpm --steps 10 --guidance 6 --seed 42 --size 64x64 --count 2 --out "$WORK/generate/cat-dog-ddpm.png" --json
     if [ -n "${DEMO_IMAGE:-}" ]; then cp "$WORK/generate/cat-dog.png" "$DEMO_IMAGE"; fi
 else
     echo "demo: fixtures/sd-tiny/base has no vae/: skipping generate" >&2
