@@ -65,13 +65,27 @@ struct StoredWeights: @unchecked Sendable {
     }
 }
 
-/// The buffer fp16 weights are widened into, grown to the largest layer; one per model (calls are serialised).
+/// A model's reusable work buffers, grown to the largest layer and kept (calls are serialised by the model's
+/// lock): fp16 weights are widened into `pointer(count:)`; convolutions pad their input into `padded` and form
+/// their wide output in `wide`. Reuse avoids page-faulting hundreds of MB of fresh memory on every layer.
 final class WeightScratch: @unchecked Sendable {
     private var buffer = FloatBuffer(count: 0)
+    private var paddedBuffer = FloatBuffer(count: 0)
+    private var wideBuffer = FloatBuffer(count: 0)
 
     func pointer(count: Int) -> UnsafeMutablePointer<Float> {
         if buffer.count < count { buffer = FloatBuffer(count: count) }
         return buffer.pointer
+    }
+
+    func padded(count: Int) -> UnsafeMutablePointer<Float> {
+        if paddedBuffer.count < count { paddedBuffer = FloatBuffer(count: count) }
+        return paddedBuffer.pointer
+    }
+
+    func wide(count: Int) -> UnsafeMutablePointer<Float> {
+        if wideBuffer.count < count { wideBuffer = FloatBuffer(count: count) }
+        return wideBuffer.pointer
     }
 }
 

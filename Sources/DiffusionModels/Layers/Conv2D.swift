@@ -59,39 +59,39 @@ struct Conv2D: @unchecked Sendable {
                 }
             case .same3x3:
                 let pw = w + 2, plane = (h + 2) * pw, wide = h * pw
-                let padded = FloatBuffer(count: inChannels * plane + 8)
-                padded.pointer.update(repeating: 0, count: inChannels * plane + 8)
-                let wideOut = FloatBuffer(count: outChannels * wide)
+                let padded = scratch.padded(count: inChannels * plane + 8)
+                (padded + inChannels * plane).update(repeating: 0, count: 8)  // read past the end by the last tap's border columns
+                let wideOut = scratch.wide(count: outChannels * wide)
                 for b in 0..<x.batch {
                     if upsample {
-                        ck_upsample_pad_image(x.sample(b), Int32(inChannels), Int32(x.height), Int32(x.width), padded.pointer)
+                        ck_upsample_pad_image(x.sample(b), Int32(inChannels), Int32(x.height), Int32(x.width), padded)
                     } else {
-                        ck_pad_image(x.sample(b), Int32(inChannels), Int32(h), Int32(w), padded.pointer)
+                        ck_pad_image(x.sample(b), Int32(inChannels), Int32(h), Int32(w), padded)
                     }
-                    prefill(wideOut.pointer, columns: wide, ld: wide, batch: b, channelBias: channelBias, residual: nil)
+                    prefill(wideOut, columns: wide, ld: wide, batch: b, channelBias: channelBias, residual: nil)
                     for tap in 0..<9 {
                         let offset = (tap / 3) * pw + tap % 3
                         sgemm(m: outChannels, n: wide, k: inChannels, a: wp + tap * outChannels * inChannels,
-                              lda: inChannels, b: padded.pointer + offset, ldb: plane, beta: 1, c: wideOut.pointer, ldc: wide)
+                              lda: inChannels, b: padded + offset, ldb: plane, beta: 1, c: wideOut, ldc: wide)
                     }
                     let y = out.sample(b)
                     for c in 0..<outChannels {
                         for row in 0..<h {
-                            (y + c * n + row * w).update(from: wideOut.pointer + c * wide + row * pw, count: w)
+                            (y + c * n + row * w).update(from: wideOut + c * wide + row * pw, count: w)
                         }
                     }
                     if let residual { ck_add(y, residual.sample(b), out.sampleCount) }
                 }
             case .strided3x3:
                 let plane = (h + 2) * (w + 2)
-                let padded = FloatBuffer(count: inChannels * plane)
-                let columns = FloatBuffer(count: inChannels * 9 * n)
+                let padded = scratch.padded(count: inChannels * plane)
+                let columns = scratch.wide(count: inChannels * 9 * n)
                 for b in 0..<x.batch {
-                    ck_pad_image(x.sample(b), Int32(inChannels), Int32(h), Int32(w), padded.pointer)
-                    ck_im2col3x3_stride2(padded.pointer, Int32(inChannels), Int32(h), Int32(w), columns.pointer)
+                    ck_pad_image(x.sample(b), Int32(inChannels), Int32(h), Int32(w), padded)
+                    ck_im2col3x3_stride2(padded, Int32(inChannels), Int32(h), Int32(w), columns)
                     let y = out.sample(b)
                     prefill(y, columns: n, ld: n, batch: b, channelBias: channelBias, residual: residual)
-                    sgemm(m: outChannels, n: n, k: inChannels * 9, a: wp, lda: inChannels * 9, b: columns.pointer,
+                    sgemm(m: outChannels, n: n, k: inChannels * 9, a: wp, lda: inChannels * 9, b: columns,
                           ldb: n, beta: 1, c: y, ldc: n)
                 }
             }
