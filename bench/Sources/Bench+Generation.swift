@@ -6,12 +6,14 @@ import Tensors
 
 /// `generation`: the Swift UNet and VAE decoder on the SD1-shaped random-weight pipeline of
 /// `bench/generate_sd1_bench.py` (bench/out/sd1-base: fp16 UNet, Float32 VAE), on each kernel path the CPU runs
-/// (`CONCEPTS_KERNELS=avx512` / `avx2`), each in its own child process (`concepts-bench generation-worker`) so that
+/// (`CONCEPTS_KERNELS=avx512` / `avx2`, the latter with `OPENBLAS_CORETYPE=Haswell` so OpenBLAS uses its AVX2
+/// kernels as on an AVX2-only CPU), each in its own child process (`concepts-bench generation-worker`) so that
 /// its peak RSS is its own. Per path: seconds per denoising step with classifier-free guidance (the UNet on batch 2)
 /// at 512² and 256² (latents 64² / 32²), one VAE decode at 512², peak RSS, GFLOP/s of the matrix products
 /// (2·m·n·k per sgemm over the step's seconds), OpenBLAS's core and threads. Beside it, diffusers on the same files
 /// (`python3 bench/unet_torch.py`: torch, 2 threads, Float32) when python3 has torch and diffusers.
-/// `GENERATION_STEPS` (default 2) sets the timed steps per size (after one warm-up step).
+/// `GENERATION_STEPS` (default 2) sets the timed steps per size (after one warm-up step); for profiling,
+/// `GENERATION_SIZES=512` and `GENERATION_VAE=0` narrow the worker.
 enum GenerationBench {
     static let base = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("out/sd1-base")
@@ -24,9 +26,15 @@ enum GenerationBench {
         var paths = ["avx2"]
         if ck_supported_instruction_set() == CK_AVX512 { paths.insert("avx512", at: 0) }
         let saved = getenv("CONCEPTS_KERNELS").map { String(cString: $0) }
-        defer { if let saved { setenv("CONCEPTS_KERNELS", saved, 1) } else { unsetenv("CONCEPTS_KERNELS") } }
+        let savedCore = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        defer {
+            if let saved { setenv("CONCEPTS_KERNELS", saved, 1) } else { unsetenv("CONCEPTS_KERNELS") }
+            if let savedCore { setenv("OPENBLAS_CORETYPE", savedCore, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
+        }
         for path in paths {
             setenv("CONCEPTS_KERNELS", path, 1)
+            // What an AVX2-only CPU gets: OpenBLAS's Haswell (AVX2 + FMA) kernels too, not only ours.
+            if path == "avx2" { setenv("OPENBLAS_CORETYPE", "Haswell", 1) } else if let savedCore { setenv("OPENBLAS_CORETYPE", savedCore, 1) }
             FileHandle.standardError.write(Data("bench: generation on \(path)…\n".utf8))
             let outcome = try ChildProcess.run(CommandLine.arguments[0], ["generation-worker"])
             var figures = try outcome.lastJSONLine()
@@ -69,6 +77,10 @@ enum GenerationBench {
         ]
         var rng = SplitMix64(seed: 7)
         try unetFigures(into: &figures, steps: steps, rng: &rng)  // the UNet is released before the VAE loads
+        if ProcessInfo.processInfo.environment["GENERATION_VAE"] == "0" {
+            FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]) + Data("\n".utf8))
+            return
+        }
         let vaeFolder = base.appendingPathComponent("vae")
         let vaeConfiguration = try VAEConfiguration.decode(Data(contentsOf: vaeFolder.appendingPathComponent("config.json")))
         let decoder = try AutoencoderKLDecoder(configuration: vaeConfiguration, weights: TensorDictionaryWeights(componentDirectory: vaeFolder))
@@ -91,7 +103,8 @@ enum GenerationBench {
             model = try UNet2DConditionModel(configuration: configuration, weights: weights)
         }
         guard let unet = model else { throw CocoaError(.coderInvalidValue) }
-        for size in [256, 512] {
+        let sizes = (ProcessInfo.processInfo.environment["GENERATION_SIZES"] ?? "256,512").split(separator: ",").compactMap { Int($0) }
+        for size in sizes {
             let latent = size / 8
             let x = (0..<(2 * 4 * latent * latent)).map { _ in rng.nextSymmetric() }
             let text = (0..<(2 * 77 * 768)).map { _ in rng.nextSymmetric() }
