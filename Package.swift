@@ -96,7 +96,7 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "CBLAS"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "DiffusionModels", "CBLAS", "CKernels"],
             path: "bench/Sources"
         ),
 

@@ -29,6 +29,9 @@ DECLARE(void, ck_half_to_float, (const uint16_t *src, float *dst, size_t n))
 DECLARE(void, ck_pad_image, (const float *x, int channels, int h, int w, float *out))
 DECLARE(void, ck_upsample_pad_image, (const float *x, int channels, int h, int w, float *out))
 DECLARE(void, ck_taps_from_kernel3x3, (const float *w, int cout, int cin, float *taps))
+DECLARE(void, ck_winograd_weights, (const float *w, int cout, int cin, float *u))
+DECLARE(void, ck_winograd_input, (const float *padded, int cin, int h, int w, float *v))
+DECLARE(void, ck_winograd_output, (const float *m, int cout, int h, int w, const float *bias, float *y))
 DECLARE(void, ck_im2col3x3_stride2, (const float *padded, int channels, int h, int w, float *cols))
 
 void ck_group_norm(const float *x, float *y, int channels, int spatial, int groups, float eps, const float *gamma,
@@ -62,4 +65,12 @@ void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float
 
 void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps) {
     DISPATCH(ck_taps_from_kernel3x3, (w, cout, cin, taps))
+}
+
+void ck_winograd_weights(const float *w, int cout, int cin, float *u) { DISPATCH(ck_winograd_weights, (w, cout, cin, u)) }
+
+void ck_winograd_input(const float *padded, int cin, int h, int w, float *v) { DISPATCH(ck_winograd_input, (padded, cin, h, w, v)) }
+
+void ck_winograd_output(const float *m, int cout, int h, int w, const float *bias, float *y) {
+    DISPATCH(ck_winograd_output, (m, cout, h, w, bias, y))
 }

@@ -260,3 +260,87 @@ CK_TARGET void CK_FN(ck_taps_from_kernel3x3)(const float *w, int cout, int cin, 
         }
     }
 }
+
+// MARK: Winograd F(2×2, 3×3) (Lavin & Gray 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 2×2 output tile, 16 products
+// per tile instead of 36. The element-wise products summed over input channels are 16 GEMMs (one per position).
+
+CK_TARGET void CK_FN(ck_winograd_weights)(const float *w, int cout, int cin, float *u) {
+    const size_t stride = (size_t)cout * cin;
+    for (int o = 0; o < cout; o++) {
+        for (int i = 0; i < cin; i++) {
+            const float *g = w + ((size_t)o * cin + i) * 9;
+            float t[4][3];  // G g: 4 × 3
+            for (int c = 0; c < 3; c++) {
+                const float g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];
+                t[0][c] = g0;
+                t[1][c] = 0.5f * (g0 + g1 + g2);
+                t[2][c] = 0.5f * (g0 - g1 + g2);
+                t[3][c] = g2;
+            }
+            float *out = u + (size_t)o * cin + i;
+            for (int r = 0; r < 4; r++) {  // (G g) Gᵀ: 4 × 4
+                const float a = t[r][0], b = t[r][1], c = t[r][2];
+                out[(size_t)(r * 4 + 0) * stride] = a;
+                out[(size_t)(r * 4 + 1) * stride] = 0.5f * (a + b + c);
+                out[(size_t)(r * 4 + 2) * stride] = 0.5f * (a - b + c);
+                out[(size_t)(r * 4 + 3) * stride] = c;
+            }
+        }
+    }
+}
+
+CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int cin, int h, int w, float *v) {
+    const int pw = w + 2, th = h / 2, tw = w / 2, tiles = th * tw;
+    const size_t stride = (size_t)cin * tiles;
+    for (int c = 0; c < cin; c++) {
+        const float *p = padded + (size_t)c * (h + 2) * pw;
+        float *out = v + (size_t)c * tiles;
+        for (int ty = 0; ty < th; ty++) {
+            for (int tx = 0; tx < tw; tx++) {
+                const float *d = p + (size_t)(2 * ty) * pw + 2 * tx;
+                float t[4][4];  // Bᵀ d
+                for (int col = 0; col < 4; col++) {
+                    const float d0 = d[col], d1 = d[pw + col], d2 = d[2 * pw + col], d3 = d[3 * pw + col];
+                    t[0][col] = d0 - d2;
+                    t[1][col] = d1 + d2;
+                    t[2][col] = d2 - d1;
+                    t[3][col] = d1 - d3;
+                }
+                const int tile = ty * tw + tx;
+                for (int r = 0; r < 4; r++) {  // (Bᵀ d) B
+                    out[(size_t)(r * 4 + 0) * stride + tile] = t[r][0] - t[r][2];
+                    out[(size_t)(r * 4 + 1) * stride + tile] = t[r][1] + t[r][2];
+                    out[(size_t)(r * 4 + 2) * stride + tile] = t[r][2] - t[r][1];
+                    out[(size_t)(r * 4 + 3) * stride + tile] = t[r][1] - t[r][3];
+                }
+            }
+        }
+    }
+}
+
+CK_TARGET void CK_FN(ck_winograd_output)(const float *m, int cout, int h, int w, const float *bias, float *y) {
+    const int th = h / 2, tw = w / 2, tiles = th * tw;
+    const size_t stride = (size_t)cout * tiles;
+    for (int o = 0; o < cout; o++) {
+        const float *src = m + (size_t)o * tiles;
+        float *out = y + (size_t)o * h * w;
+        const float b = bias[o];
+        for (int ty = 0; ty < th; ty++) {
+            for (int tx = 0; tx < tw; tx++) {
+                const int tile = ty * tw + tx;
+                float s[16];
+                for (int k = 0; k < 16; k++) s[k] = src[(size_t)k * stride + tile];
+                float t[2][4];  // Aᵀ s
+                for (int col = 0; col < 4; col++) {
+                    t[0][col] = s[col] + s[4 + col] + s[8 + col];
+                    t[1][col] = s[4 + col] - s[8 + col] - s[12 + col];
+                }
+                float *row0 = out + (size_t)(2 * ty) * w + 2 * tx, *row1 = row0 + w;
+                row0[0] = b + t[0][0] + t[0][1] + t[0][2];
+                row0[1] = b + t[0][1] - t[0][2] - t[0][3];
+                row1[0] = b + t[1][0] + t[1][1] + t[1][2];
+                row1[1] = b + t[1][1] - t[1][2] - t[1][3];
+            }
+        }
+    }
+}

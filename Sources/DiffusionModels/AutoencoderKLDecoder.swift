@@ -75,9 +75,15 @@ public final class AutoencoderKLDecoder: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let scaling = Float(config.scalingFactor), shift = Float(config.shiftFactor ?? 0)
-        let z = FeatureMap(batch: batch, channels: config.latentChannels, height: height, width: width)
-        for i in 0..<latents.count { z.buffer.pointer[i] = latents[i] / scaling + shift }
-        return forward(z).buffer.array
+        // One sample at a time: a 512² decode holds ~1 GB of activations per sample.
+        var image: [Float] = []
+        let perSample = config.latentChannels * height * width
+        for b in 0..<batch {
+            let z = FeatureMap(batch: 1, channels: config.latentChannels, height: height, width: width)
+            for i in 0..<perSample { z.buffer.pointer[i] = latents[b * perSample + i] / scaling + shift }
+            image += forward(z).buffer.array
+        }
+        return image
     }
 
     /// `decode`, then diffusers' postprocess to 8-bit RGB: ((x / 2 + 0.5).clamp(0, 1) · 255).round(), laid out

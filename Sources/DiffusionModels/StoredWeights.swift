@@ -5,9 +5,6 @@ import Foundation
 /// 1.7 GB in fp16, 3.4 GB in Float32). fp16 tensors are not copied: they stay in the (memory-mapped) file buffer
 /// and are widened exactly to Float32 (`ck_half_to_float`) into a scratch buffer just before the layer's product,
 /// once per call for the whole batch.
-///
-/// `taps` (a 3×3 convolution's [C_out, C_in, 3, 3] weight read as nine C_out × C_in matrices): Float32 values are
-/// reordered tap-major once at load; fp16 ones while widening (`ck_taps_from_kernel3x3`).
 struct StoredWeights: @unchecked Sendable {
     enum Values {
         case float32([Float])
@@ -16,7 +13,6 @@ struct StoredWeights: @unchecked Sendable {
 
     var values: Values
     let count: Int
-    var taps: (outChannels: Int, inChannels: Int)?
 
     /// Keeps fp16 as fp16 (zero-copy); Float32 as is; bf16 and F64 widened or narrowed to Float32.
     init(_ tensor: RawTensor, name: String) throws {
@@ -32,46 +28,51 @@ struct StoredWeights: @unchecked Sendable {
         count = floats.count
     }
 
-    /// This [C_out, C_in, 3, 3] weight as nine tap matrices (tap-major [9][C_out][C_in] when read).
-    func asTaps(outChannels: Int, inChannels: Int) -> StoredWeights {
-        var copy = self
-        copy.taps = (outChannels, inChannels)
-        if case .float32(let v) = values {
-            let perTap = outChannels * inChannels
-            copy.values = .float32((0..<v.count).map { index in v[(index % perTap) * 9 + index / perTap] })
-        }
-        return copy
-    }
-
     /// Calls `body` with the values as Float32: the stored array itself, or fp16 widened into `scratch`.
     func withFloats<R>(_ scratch: WeightScratch, _ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
         switch values {
         case .float32(let v):
             return try v.withUnsafeBufferPointer { try body($0.baseAddress ?? UnsafePointer(scratch.pointer(count: 0))) }
         case .float16(let bytes):
-            let target = scratch.pointer(count: taps == nil ? count : 2 * count)
+            let target = scratch.pointer(count: count)
             bytes.withUnsafeBytes { raw in
                 guard let base = raw.baseAddress else { return }
-                let halves = base.assumingMemoryBound(to: UInt16.self)
-                if let taps {
-                    ck_half_to_float(halves, target + count, count)
-                    ck_taps_from_kernel3x3(target + count, Int32(taps.outChannels), Int32(taps.inChannels), target)
-                } else {
-                    ck_half_to_float(halves, target, count)
-                }
+                ck_half_to_float(base.assumingMemoryBound(to: UInt16.self), target, count)
             }
             return try body(target)
         }
     }
 }
 
-/// The buffer fp16 weights are widened into, grown to the largest layer; one per model (calls are serialised).
+/// A model's reusable work buffers, grown to the largest layer and kept (calls are serialised by the model's
+/// lock): fp16 weights are widened into `pointer(count:)`; convolutions pad their input into `padded` and form
+/// their wide output in `wide`. Reuse avoids page-faulting hundreds of MB of fresh memory on every layer.
 final class WeightScratch: @unchecked Sendable {
     private var buffer = FloatBuffer(count: 0)
+    private var paddedBuffer = FloatBuffer(count: 0)
+    private var wideBuffer = FloatBuffer(count: 0)
 
     func pointer(count: Int) -> UnsafeMutablePointer<Float> {
         if buffer.count < count { buffer = FloatBuffer(count: count) }
         return buffer.pointer
+    }
+
+    func padded(count: Int) -> UnsafeMutablePointer<Float> {
+        if paddedBuffer.count < count { paddedBuffer = FloatBuffer(count: count) }
+        return paddedBuffer.pointer
+    }
+
+    private var transformedBuffer = FloatBuffer(count: 0)
+
+    /// Weights transformed per call (3×3 taps, Winograd U).
+    func transformed(count: Int) -> UnsafeMutablePointer<Float> {
+        if transformedBuffer.count < count { transformedBuffer = FloatBuffer(count: count) }
+        return transformedBuffer.pointer
+    }
+
+    func wide(count: Int) -> UnsafeMutablePointer<Float> {
+        if wideBuffer.count < count { wideBuffer = FloatBuffer(count: count) }
+        return wideBuffer.pointer
     }
 }
 

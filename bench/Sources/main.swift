@@ -6,6 +6,14 @@ import Foundation
 /// Sizes are realistic (Stable Diffusion 1.x shapes); generated data lives under `bench/out/`
 /// (git-ignored) or a temporary directory.
 let requested = Array(CommandLine.arguments.dropFirst())
+// The `generation` suite's child process (one per kernel path, for its own peak RSS).
+if requested == ["generation-worker"] {
+    do { try GenerationBench.worker() } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 let unknown = requested.filter { name in !BenchSuites.all.contains { $0.name == name } }
 if !unknown.isEmpty {
     FileHandle.standardError.write(Data("error: unknown suite(s) \(unknown.joined(separator: ", ")); known: \(BenchSuites.all.map(\.name).joined(separator: ", "))\n".utf8))

@@ -111,4 +111,12 @@ void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float
 /// (k = ky·3 + kx), the layout the shifted-image products read.
 void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
 
+/// Winograd F(2×2, 3×3) for 3×3, padding-1 convolutions of even-sized images (Lavin & Gray 2016):
+/// weights `w` [cout][cin][3][3] → `u` [16][cout][cin] = G g Gᵀ; zero-bordered input ((h+2) × (w+2) per channel)
+/// → `v` [16][cin][tiles] = Bᵀ d B per 4×4 tile (tiles = h/2 · w/2, row-major); after the 16 products
+/// m[k] = u[k]·v[k], `m` [16][cout][tiles] → `y` [cout][h][w] = Aᵀ m A + bias[o].
+void ck_winograd_weights(const float *w, int cout, int cin, float *u);
+void ck_winograd_input(const float *padded, int cin, int h, int w, float *v);
+void ck_winograd_output(const float *m, int cout, int h, int w, const float *bias, float *y);
+
 #endif
