@@ -118,4 +118,29 @@ import Sampling
         unknown.compositionID = "0000"
         #expect(throws: RegistryError.unknownComposition("0000")) { try GenerationPipeline(prepare: unknown, store: t.store, backend: StandInBackend()) }
     }
+
+    @Test func guidanceOfOneRunsOnlyTheConditionalBranch() throws {
+        let t = try GenerationStore(concepts: false)
+        var r = request(t, "a photo")
+        r.guidance = 1
+        r.steps = 2
+        r.sampler = .euler
+        let backend = StandInBackend()
+        let pipeline = try GenerationPipeline(prepare: r, store: t.store, backend: backend)
+        _ = try pipeline.run()
+        let unet = try #require(backend.unet)
+        #expect(unet.calls.map(\.batch) == [1, 1])
+        // Euler (linspace spacing): timesteps 999 and 0 for 2 steps; the UNet gets x/√(σ²+1).
+        #expect(unet.calls.map(\.timestep) == [999, 0])
+        let features = try pipeline.text.encode(["a photo"])
+        var scheduler = try SamplerKind.euler.makeScheduler(configuration: pipeline.configuration.scheduler, steps: 2)
+        var generator = TorchGenerator(seed: 1234)
+        let (lh, lw) = (pipeline.height / pipeline.configuration.vaeScaleFactor, pipeline.width / pipeline.configuration.vaeScaleFactor)
+        var x = generator.randn(count: 4 * lh * lw).map { $0 * scheduler.initNoiseSigma }
+        for i in 0..<2 {
+            let e = StandInUNet.epsilon(scheduler.scaleModelInput(x, step: i), text: features[0][...])
+            x = try scheduler.step(modelOutput: e, step: i, sample: x, generator: &generator)
+        }
+        #expect(try #require(backend.decoder).lastLatents == x)
+    }
 }
