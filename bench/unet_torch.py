@@ -4,7 +4,7 @@
 # cannot run fp16 convolutions on the CPU), 2 threads, inference mode.
 #   python3 bench/unet_torch.py [--base bench/out/sd1-base] [--sizes 256,512] [--steps 2] [--no-vae]
 # Prints one JSON line: seconds per denoising step with guidance (the UNet on batch 2: unconditional + text),
-# per size; seconds of one VAE decode at 512² (latent 64²); peak RSS (ru_maxrss) in MB; torch and diffusers versions.
+# per size (wall, and process CPU seconds of all threads); seconds of one VAE decode at 512² (latent 64²); peak RSS (ru_maxrss) in MB; torch and diffusers versions.
 import argparse, json, pathlib, resource, time
 
 import torch
@@ -29,6 +29,7 @@ with torch.inference_mode():
         text = torch.randn(2, 77, 768)
         unet(x, 999, encoder_hidden_states=text)  # warm-up
         times = []
+        cpu_before = time.process_time()
         for step in range(args.steps):
             start = time.perf_counter()
             eps = unet(x, 999 - 20 * step, encoder_hidden_states=text).sample
@@ -36,6 +37,7 @@ with torch.inference_mode():
             _ = uncond + 7.5 * (cond - uncond)
             times.append(time.perf_counter() - start)
         out[f"seconds_per_step_{size}"] = sorted(times)[len(times) // 2]
+        out[f"cpu_seconds_per_step_{size}"] = (time.process_time() - cpu_before) / args.steps  # all threads
     del unet
     if not args.no_vae:
         vae = AutoencoderKL.from_pretrained(args.base, subfolder="vae", torch_dtype=torch.float32).eval()

@@ -55,6 +55,9 @@ enum GenerationBench {
                     if let theirs = figures["seconds_per_step_\(size)"] as? Double, let mine = ours["seconds_per_step_\(size)"] as? Double {
                         ours["speedup_vs_diffusers_\(size)"] = theirs / mine
                     }
+                    if let theirs = figures["cpu_seconds_per_step_\(size)"] as? Double, let mine = ours["cpu_seconds_per_step_\(size)"] as? Double {
+                        ours["cpu_speedup_vs_diffusers_\(size)"] = theirs / mine
+                    }
                 }
                 if let theirs = figures["vae_decode_seconds_512"] as? Double, let mine = ours["vae_decode_seconds_512"] as? Double {
                     ours["vae_speedup_vs_diffusers"] = theirs / mine
@@ -112,6 +115,7 @@ enum GenerationBench {
                                  sequenceLength: 77)  // warm-up
             var times: [Double] = []
             var flops = 0
+            let cpuBefore = processCPUSeconds()
             for step in 0..<steps {
                 let before = GEMMStatistics.flops
                 times.append(try measureSeconds {
@@ -124,6 +128,8 @@ enum GenerationBench {
                 flops = GEMMStatistics.flops - before
             }
             let seconds = times.sorted()[times.count / 2]
+            // Process CPU seconds (all threads) per step: steadier than wall time on a shared machine.
+            figures["cpu_seconds_per_step_\(size)"] = (processCPUSeconds() - cpuBefore) / Double(steps)
             figures["seconds_per_step_\(size)"] = seconds
             figures["gflop_per_step_\(size)"] = Double(flops) / 1e9
             figures["gflops_\(size)"] = Double(flops) / 1e9 / seconds
