@@ -20,9 +20,12 @@ let package = Package(
         .library(name: "TensorFormats", targets: ["TensorFormats"]),
         .library(name: "TextEncoder", targets: ["TextEncoder"]),
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
+        .library(name: "DiffusionModels", targets: ["DiffusionModels"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
+        .library(name: "Sampling", targets: ["Sampling"]),
+        .library(name: "Generation", targets: ["Generation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,6 +46,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),  // libpng-dev
         // Our own AVX-512 kernel for the text encoder's few-row linear layers (packed weights).
         .target(name: "CKernels"),
 
@@ -62,6 +66,11 @@ let package = Package(
             // tokenizer files (CompVis SD 1.x single files).
             resources: [.copy("Resources/clip-merges.txt")]
         ),
+        // Stable Diffusion's UNet and VAE decoder (generation), on OpenBLAS and CKernels.
+        .target(
+            name: "DiffusionModels",
+            dependencies: ["Tensors", "TensorFormats", "CKernels", "CBLAS"]
+        ),
         .target(
             name: "CustomDiffusion",
             dependencies: ["Tensors", "TensorFormats", "TextEncoder"]
@@ -74,6 +83,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // Diffusion sampling: torch's seeded CPU generator, diffusers' schedulers, classifier-free guidance.
+        .target(name: "Sampling"),
+        // Text-to-image: a base from the store, concepts applied, the denoising loop, PNG output.
+        .target(
+            name: "Generation",
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
         ),
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
@@ -116,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "concepts",
             dependencies: [
-                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry",
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "Generation",
                 "RegistryServer", "RegistryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +142,7 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "CBLAS", "CLAPACKE"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
             path: "bench/Sources"
         ),
 
@@ -136,7 +152,10 @@ let package = Package(
         .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
+        .testTarget(name: "DiffusionModelsTests", dependencies: ["DiffusionModels", "TensorFormats"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
         .testTarget(
             name: "ServerTests",

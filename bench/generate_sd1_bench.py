@@ -9,6 +9,11 @@ disk the first time (UNet 1.7 GB, text encoder 246 MB, 10 concepts × 77 MB).
 
 Writes:
   bench/out/sd1-base/            a diffusers pipeline folder shaped like Stable Diffusion 1.x (random init, seed 1):
+    vae/diffusion_pytorch_model.safetensors         AutoencoderKL with SD 1.x's config (block_out_channels 128, 256,
+                                                    512, 512; 83.7 M parameters; scaling_factor 0.18215), Float32
+                                                    (335 MB), random init (seed 3), for the `generation` suite
+    scheduler/scheduler_config.json                 SD 1.5's PNDM scheduler config (scaled_linear 0.00085…0.012,
+                                                    steps_offset 1, leading spacing, epsilon)
     unet/diffusion_pytorch_model.fp16.safetensors   UNet2DConditionModel with SD1's config (block_out_channels
                                                     320, 640, 1280, 1280; cross_attention_dim 768; 859.5 M
                                                     parameters), saved as the fp16 variant (1.7 GB)
@@ -112,12 +117,37 @@ def write_base():
             model = CLIPTextModel(config).half()
         model.save_pretrained(str(BASE / "text_encoder"), safe_serialization=True, variant="fp16")
         del model
+    if not (BASE / "vae" / "diffusion_pytorch_model.safetensors").exists():
+        from diffusers import AutoencoderKL
+        log("vae (83.7 M parameters, random init)…")
+        torch.manual_seed(SEED + 2)
+        with torch.no_grad():
+            vae = AutoencoderKL(
+                in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+                up_block_types=("UpDecoderBlock2D",) * 4, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
+                act_fn="silu", latent_channels=4, norm_num_groups=32, sample_size=512, scaling_factor=0.18215)
+        vae.save_pretrained(str(BASE / "vae"), safe_serialization=True)
+        del vae
+    if not (BASE / "scheduler" / "scheduler_config.json").exists():
+        (BASE / "scheduler").mkdir(parents=True, exist_ok=True)
+        (BASE / "scheduler" / "scheduler_config.json").write_text(json.dumps({
+            "_class_name": "PNDMScheduler", "_diffusers_version": "0.42.1", "beta_end": 0.012,
+            "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False, "num_train_timesteps": 1000,
+            "prediction_type": "epsilon", "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+            "timestep_spacing": "leading", "trained_betas": None}, indent=2))
     index = BASE / "model_index.json"
+    if index.exists():  # a folder from before vae/ and scheduler/ existed: name them (idempotent)
+        entries = json.loads(index.read_text())
+        if entries.get("vae") != ["diffusers", "AutoencoderKL"] or entries.get("scheduler") != ["diffusers", "PNDMScheduler"]:
+            entries["vae"] = ["diffusers", "AutoencoderKL"]
+            entries["scheduler"] = ["diffusers", "PNDMScheduler"]
+            index.write_text(json.dumps(entries, indent=2))
     if not index.exists():
         index.write_text(json.dumps({
             "_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.42.1",
             "unet": ["diffusers", "UNet2DConditionModel"], "text_encoder": ["transformers", "CLIPTextModel"],
-            "tokenizer": ["transformers", "CLIPTokenizer"], "scheduler": [None, None], "vae": [None, None],
+            "tokenizer": ["transformers", "CLIPTokenizer"], "scheduler": ["diffusers", "PNDMScheduler"],
+            "vae": ["diffusers", "AutoencoderKL"],
             "safety_checker": [None, None], "feature_extractor": [None, None], "requires_safety_checker": False},
             indent=2))
 

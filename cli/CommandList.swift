@@ -18,6 +18,7 @@ enum CommandList {
         UntagCommand.self,
         ExportCommand.self,
         ComposeCommand.self,
+        GenerateCommand.self,
         CaptionsCommand.self,
         RegsetCommand.self,
         VerifyCommand.self,

@@ -85,6 +85,19 @@ step concepts compose cat pair --format lora --out "$WORK/compose/cat-pair" --js
 printf "\n$ concepts compose cat dog pair --out \$WORK/compose/three   (expected to fail)\n"
 ! concepts compose cat dog pair --out "$WORK/compose/three"
 step concepts verify
+
+# Generate: an image from the composition of cat and dog, with the tokens compose named (<new1>, <new1-dog>);
+# PNG with its parameters chunk. (DEMO_IMAGE=PATH also copies it there, e.g. docs/images/demo-generate.png.)
+if [ -f "$FIXTURES/sd-tiny/base/vae/config.json" ]; then
+    mkdir -p "$WORK/generate"
+    step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
+        --steps 20 --seed 42 --size 128x128 --out "$WORK/generate/cat-dog.png"
+    step concepts generate "a <new1> cat sitting next to a <new1-dog> dog" --base tiny --concepts cat dog \
+        --scheduler ddpm --steps 10 --guidance 6 --seed 42 --size 64x64 --count 2 --out "$WORK/generate/cat-dog-ddpm.png" --json
+    if [ -n "${DEMO_IMAGE:-}" ]; then cp "$WORK/generate/cat-dog.png" "$DEMO_IMAGE"; fi
+else
+    echo "demo: fixtures/sd-tiny/base has no vae/: skipping generate" >&2
+fi
 echo
 echo "demo: made these files:"
-(cd "$WORK" && find export compose -type f | sort)
+(cd "$WORK" && find export compose generate -type f 2>/dev/null | sort)

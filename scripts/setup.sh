@@ -3,7 +3,7 @@
 # prints nothing when everything is already installed. Runs apt-get as root, or through sudo.
 set -euo pipefail
 
-packages=(libsqlite3-dev libzstd-dev libopenblas-dev liblapacke-dev)
+packages=(libsqlite3-dev libzstd-dev libopenblas-dev liblapacke-dev libpng-dev)
 # SETUP_SERVICE_TOOLS=1: also the tools of bench/server_bench.sh and of the HTML page check (not the tests).
 if [ "${SETUP_SERVICE_TOOLS:-0}" = 1 ]; then packages+=(wrk nginx-light bc chromium); fi
 

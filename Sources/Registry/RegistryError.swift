@@ -19,6 +19,7 @@ public enum RegistryError: Error, LocalizedError, Equatable {
     case wrongBase(concept: String, expected: String, actual: String)
     case catalog(String)
     case incompatibleConcepts(String)
+    case unknownComposition(String)
 
     public var errorDescription: String? {
         switch self {
@@ -41,6 +42,7 @@ public enum RegistryError: Error, LocalizedError, Equatable {
         case .wrongBase(let concept, let expected, let actual): "concept '\(concept)' belongs to base '\(actual)', not '\(expected)'"
         case .catalog(let reason): "catalog: \(reason)"
         case .incompatibleConcepts(let reason): "cannot compose: \(reason)"
+        case .unknownComposition(let id): "no composition '\(id)' was recorded (`concepts compose` prints its composition_id)"
         }
     }
 }

@@ -12,6 +12,7 @@ enum BenchSuites {
         CaptionsBench.suite,
         ComposeBench.suite,
         CompressionBench.suite,
+        GenerationBench.suite,
         LinearAlgebraBench.suite,
         RegistryBench.suite,
         SafetensorsBench.suite,

@@ -11,6 +11,14 @@ import TextEncoder
 /// start-up fix of OpenBLAS's kernels and threads as `concepts` (`BLASRuntime.start`).
 BLASRuntime.start()
 let requested = Array(CommandLine.arguments.dropFirst())
+// The `generation` suite's child process (one per kernel path, for its own peak RSS).
+if requested == ["generation-worker"] {
+    do { try GenerationBench.worker() } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 let unknown = requested.filter { name in !BenchSuites.all.contains { $0.name == name } }
 if !unknown.isEmpty {
     FileHandle.standardError.write(Data("error: unknown suite(s) \(unknown.joined(separator: ", ")); known: \(BenchSuites.all.map(\.name).joined(separator: ", "))\n".utf8))

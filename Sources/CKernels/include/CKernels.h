@@ -76,4 +76,55 @@ void ck_linear_f16(ck_instruction_set set, const float *xpacked, int rows, int k
 void ck_causal_attention(ck_instruction_set set, const float *qkv, int n, int d, int dh, int head_begin, int head_end, float scale,
                          float *out, int ldo, float *scores);
 
+// MARK: Diffusion kernels (UNet, VAE decoder): AVX-512, AVX2 + FMA and portable builds of one body
+// (diffusion_body.h), chosen per call by `ck_instruction_set_in_use()`. Images are channel-major (C × H × W).
+
+/// GroupNorm of one sample `x` (`channels × spatial`) into `y` (may equal `x`): per group of
+/// `channels / groups` channels, y = (x − μ) / √(σ² + eps) · γ_c + β_c (biased variance; μ, σ² summed in
+/// Float64), then SiLU when `silu` ≠ 0.
+void ck_group_norm(const float *x, float *y, int channels, int spatial, int groups, float eps, const float *gamma,
+                   const float *beta, int silu);
+
+/// LayerNorm of `rows` rows of `cols` values: y = (x − μ) / √(σ² + eps) · γ + β.
+void ck_layer_norm(const float *x, float *y, int rows, int cols, float eps, const float *gamma, const float *beta);
+
+/// y = x·σ(x) (SiLU) over `n` values; `y` may equal `x`.
+void ck_silu(const float *x, float *y, size_t n);
+
+/// GEGLU: `h` is `rows × 2·inner` ([a | g] per row); out[r][i] = a·GELU(g) with the exact (erf) GELU.
+void ck_geglu(const float *h, int rows, int inner, float *out);
+
+/// y += x over `n` values.
+void ck_add(float *y, const float *x, size_t n);
+
+/// Row-wise softmax in place of `rows` rows of `cols` values (leading dimension `ld`):
+/// s_ij ← e^(s_ij − max_j s_ij) / Σ_j e^(s_ij − max_j s_ij).
+void ck_softmax_rows(float *s, int rows, int cols, size_t ld);
+
+/// IEEE fp16 (bits) → Float32, exactly.
+void ck_half_to_float(const uint16_t *src, float *dst, size_t n);
+
+/// Copies `channels` images of `h × w` into `(h + 2) × (w + 2)` images with a zero border (the input of a
+/// 3×3, padding-1 convolution).
+void ck_pad_image(const float *x, int channels, int h, int w, float *out);
+
+/// Nearest-neighbour ×2 upsampling of `h × w` images into zero-bordered `(2h + 2) × (2w + 2)` images.
+void ck_upsample_pad_image(const float *x, int channels, int h, int w, float *out);
+
+/// im2col of a 3×3, stride-2 convolution over zero-bordered `(h + 2) × (w + 2)` images: `cols` is
+/// `(channels · 9) × (oh · ow)` with oh = ⌊(h − 1)/2⌋ + 1, ow likewise, row `c·9 + ky·3 + kx`.
+void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float *cols);
+
+/// A 3×3 convolution weight `w` ([cout][cin][3][3], Float32) as nine tap matrices: taps[k][o][i] = w[o][i][k]
+/// (k = ky·3 + kx), the layout the shifted-image products read.
+void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
+
+/// Winograd F(2×2, 3×3) for 3×3, padding-1 convolutions of even-sized images (Lavin & Gray 2016):
+/// weights `w` [cout][cin][3][3] → `u` [16][cout][cin] = G g Gᵀ; zero-bordered input ((h+2) × (w+2) per channel)
+/// → `v` [16][cin][tiles] = Bᵀ d B per 4×4 tile (tiles = h/2 · w/2, row-major); after the 16 products
+/// m[k] = u[k]·v[k], `m` [16][cout][tiles] → `y` [cout][h][w] = Aᵀ m A + bias[o].
+void ck_winograd_weights(const float *w, int cout, int cin, float *u);
+void ck_winograd_input(const float *padded, int cin, int h, int w, float *v);
+void ck_winograd_output(const float *m, int cout, int h, int w, const float *bias, float *y);
+
 #endif

@@ -1,0 +1,76 @@
+// Run-time dispatch of the diffusion kernels (UNet and VAE decoder) to their AVX-512, AVX2 + FMA or portable
+// builds of diffusion_body.h, by `ck_instruction_set_in_use()`; see CKernels.h.
+#include "CKernels.h"
+
+#define DECLARE(ret, name, params) \
+    ret name##_avx512 params; \
+    ret name##_avx2 params; \
+    ret name##_generic params;
+
+#if defined(__x86_64__)
+#define DISPATCH(name, args) \
+    switch (ck_instruction_set_in_use()) { \
+    case CK_AVX512: name##_avx512 args; return; \
+    case CK_AVX2: name##_avx2 args; return; \
+    default: name##_generic args; return; \
+    }
+#else
+#define DISPATCH(name, args) name##_generic args; return;
+#endif
+
+DECLARE(void, ck_group_norm, (const float *x, float *y, int channels, int spatial, int groups, float eps,
+                              const float *gamma, const float *beta, int silu))
+DECLARE(void, ck_layer_norm, (const float *x, float *y, int rows, int cols, float eps, const float *gamma, const float *beta))
+DECLARE(void, ck_silu, (const float *x, float *y, size_t n))
+DECLARE(void, ck_geglu, (const float *h, int rows, int inner, float *out))
+DECLARE(void, ck_add, (float *y, const float *x, size_t n))
+DECLARE(void, ck_softmax_rows, (float *s, int rows, int cols, size_t ld))
+DECLARE(void, ck_half_to_float, (const uint16_t *src, float *dst, size_t n))
+DECLARE(void, ck_pad_image, (const float *x, int channels, int h, int w, float *out))
+DECLARE(void, ck_upsample_pad_image, (const float *x, int channels, int h, int w, float *out))
+DECLARE(void, ck_taps_from_kernel3x3, (const float *w, int cout, int cin, float *taps))
+DECLARE(void, ck_winograd_weights, (const float *w, int cout, int cin, float *u))
+DECLARE(void, ck_winograd_input, (const float *padded, int cin, int h, int w, float *v))
+DECLARE(void, ck_winograd_output, (const float *m, int cout, int h, int w, const float *bias, float *y))
+DECLARE(void, ck_im2col3x3_stride2, (const float *padded, int channels, int h, int w, float *cols))
+
+void ck_group_norm(const float *x, float *y, int channels, int spatial, int groups, float eps, const float *gamma,
+                   const float *beta, int silu) {
+    DISPATCH(ck_group_norm, (x, y, channels, spatial, groups, eps, gamma, beta, silu))
+}
+
+void ck_layer_norm(const float *x, float *y, int rows, int cols, float eps, const float *gamma, const float *beta) {
+    DISPATCH(ck_layer_norm, (x, y, rows, cols, eps, gamma, beta))
+}
+
+void ck_silu(const float *x, float *y, size_t n) { DISPATCH(ck_silu, (x, y, n)) }
+
+void ck_geglu(const float *h, int rows, int inner, float *out) { DISPATCH(ck_geglu, (h, rows, inner, out)) }
+
+void ck_add(float *y, const float *x, size_t n) { DISPATCH(ck_add, (y, x, n)) }
+
+void ck_softmax_rows(float *s, int rows, int cols, size_t ld) { DISPATCH(ck_softmax_rows, (s, rows, cols, ld)) }
+
+void ck_half_to_float(const uint16_t *src, float *dst, size_t n) { DISPATCH(ck_half_to_float, (src, dst, n)) }
+
+void ck_pad_image(const float *x, int channels, int h, int w, float *out) { DISPATCH(ck_pad_image, (x, channels, h, w, out)) }
+
+void ck_upsample_pad_image(const float *x, int channels, int h, int w, float *out) {
+    DISPATCH(ck_upsample_pad_image, (x, channels, h, w, out))
+}
+
+void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float *cols) {
+    DISPATCH(ck_im2col3x3_stride2, (padded, channels, h, w, cols))
+}
+
+void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps) {
+    DISPATCH(ck_taps_from_kernel3x3, (w, cout, cin, taps))
+}
+
+void ck_winograd_weights(const float *w, int cout, int cin, float *u) { DISPATCH(ck_winograd_weights, (w, cout, cin, u)) }
+
+void ck_winograd_input(const float *padded, int cin, int h, int w, float *v) { DISPATCH(ck_winograd_input, (padded, cin, h, w, v)) }
+
+void ck_winograd_output(const float *m, int cout, int h, int w, const float *bias, float *y) {
+    DISPATCH(ck_winograd_output, (m, cout, h, w, bias, y))
+}

@@ -1,0 +1,6 @@
+// The diffusion kernels compiled for the avx2 path (see diffusion_body.h, dispatched in diffusion.c).
+#if defined(__x86_64__) || 2 == 0
+#define CK_ISA 2
+#define CK_SUFFIX _avx2
+#include "diffusion_body.h"
+#endif

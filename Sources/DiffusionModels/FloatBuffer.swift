@@ -1,0 +1,65 @@
+import Foundation
+
+/// A 64-byte-aligned Float32 buffer the kernels read and write through raw pointers (activations are large and
+/// short-lived; this avoids Swift arrays' copy-on-write checks in the layer code).
+final class FloatBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    /// `count` floats, uninitialised (plus a few floats of slack that kernels may read past the end).
+    init(count: Int) {
+        self.count = count
+        let bytes = max(64, (count + 16) * MemoryLayout<Float>.stride)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: count + 16)
+    }
+
+    convenience init(copying values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { pointer.update(from: base, count: values.count) }
+        }
+    }
+
+    deinit { pointer.deallocate() }
+
+    var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+/// A batch of channel-major images (NCHW, Float32).
+struct FeatureMap {
+    let buffer: FloatBuffer
+    let batch: Int
+    let channels: Int
+    let height: Int
+    let width: Int
+
+    init(batch: Int, channels: Int, height: Int, width: Int) {
+        self.init(buffer: FloatBuffer(count: batch * channels * height * width), batch: batch, channels: channels,
+                  height: height, width: width)
+    }
+
+    init(buffer: FloatBuffer, batch: Int, channels: Int, height: Int, width: Int) {
+        self.buffer = buffer
+        self.batch = batch
+        self.channels = channels
+        self.height = height
+        self.width = width
+    }
+
+    var spatial: Int { height * width }
+    var sampleCount: Int { channels * height * width }
+
+    /// The first value of sample `b`.
+    func sample(_ b: Int) -> UnsafeMutablePointer<Float> { buffer.pointer + b * sampleCount }
+
+    /// The channel concatenation `[self, other]` per sample (diffusers' `torch.cat([h, skip], dim=1)`).
+    func concatenatingChannels(_ other: FeatureMap) -> FeatureMap {
+        let out = FeatureMap(batch: batch, channels: channels + other.channels, height: height, width: width)
+        for b in 0..<batch {
+            out.sample(b).update(from: sample(b), count: sampleCount)
+            (out.sample(b) + sampleCount).update(from: other.sample(b), count: other.sampleCount)
+        }
+        return out
+    }
+}

@@ -1,0 +1,62 @@
+import CKernels
+import Foundation
+
+/// `nn.GroupNorm(groups, channels, eps)` with its affine scale and shift, optionally followed by SiLU.
+struct GroupNorm: Sendable {
+    let groups: Int
+    let channels: Int
+    let eps: Float
+    let weight: [Float]
+    let bias: [Float]
+
+    init(_ reader: WeightReader, _ prefix: String, groups: Int, channels: Int, eps: Float) throws {
+        guard groups > 0, channels % groups == 0 else {
+            throw DiffusionModelsError.unsupportedConfiguration(field: "\(prefix) groups", value: "\(groups) for \(channels) channels")
+        }
+        self.groups = groups
+        self.channels = channels
+        self.eps = eps
+        weight = try reader.floats(prefix + ".weight", count: channels)
+        bias = try reader.floats(prefix + ".bias", count: channels)
+    }
+
+    /// GroupNorm of sample `b` of `x` into `y` (C × H·W).
+    func apply(_ x: FeatureMap, sample b: Int, into y: UnsafeMutablePointer<Float>, silu: Bool) {
+        weight.withUnsafeBufferPointer { g in
+            bias.withUnsafeBufferPointer { s in
+                guard let gb = g.baseAddress, let sb = s.baseAddress else { return }
+                ck_group_norm(x.sample(b), y, Int32(channels), Int32(x.spatial), Int32(groups), eps, gb, sb, silu ? 1 : 0)
+            }
+        }
+    }
+
+    func apply(_ x: FeatureMap, silu: Bool) -> FeatureMap {
+        let out = FeatureMap(batch: x.batch, channels: x.channels, height: x.height, width: x.width)
+        for b in 0..<x.batch { apply(x, sample: b, into: out.sample(b), silu: silu) }
+        return out
+    }
+}
+
+/// `nn.LayerNorm(dim, eps)` over the last dimension.
+struct LayerNorm: Sendable {
+    let dim: Int
+    let eps: Float
+    let weight: [Float]
+    let bias: [Float]
+
+    init(_ reader: WeightReader, _ prefix: String, dim: Int, eps: Float = 1e-5) throws {
+        self.dim = dim
+        self.eps = eps
+        weight = try reader.floats(prefix + ".weight", count: dim)
+        bias = try reader.floats(prefix + ".bias", count: dim)
+    }
+
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        weight.withUnsafeBufferPointer { g in
+            bias.withUnsafeBufferPointer { s in
+                guard let gb = g.baseAddress, let sb = s.baseAddress else { return }
+                ck_layer_norm(x, y, Int32(rows), Int32(dim), eps, gb, sb)
+            }
+        }
+    }
+}
