@@ -77,7 +77,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func from(registry error: RegistryError) -> APIError {
         let message = error.localizedDescription
         return switch error {
-        case .unknownBase, .unknownConcept, .unknownVersion, .unknownAlias: .notFound(message)
+        case .unknownBase, .unknownConcept, .unknownVersion, .unknownAlias, .unknownComposition: .notFound(message)
         case .invalidReference, .invalidName: .badRequest(message)
         case .baseExists: .conflict(message)
         case .invalidBase, .invalidConcept, .implausibleDelta, .wrongBase, .incompatibleConcepts: .unprocessable(message)
