@@ -1,11 +1,19 @@
 import CBLAS
 import Foundation
+import Tensors
+
+/// Products of at least this many flops run on every core. The models' products run back to back, so OpenBLAS's
+/// workers stay busy between calls and pay off far below `BLASRuntime.parallelFlops` (4 GFLOP, chosen for the
+/// isolated products of register and compose); `CONCEPTS_BLAS_THREADS` still overrides, as for every call.
+let parallelProductFlops = 1e8
 
 /// Row-major `C = α·op(A)·op(B) + β·C` through OpenBLAS (`cblas_sgemm`), the product every large layer uses.
 @inline(__always)
 func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
            c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let flops = 2 * Double(m) * Double(n) * Double(k)
+    BLASRuntime.threads(forFlops: flops >= parallelProductFlops ? BLASRuntime.parallelFlops : flops)
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     GEMMStatistics.add(2 * m * n * k)
