@@ -104,15 +104,19 @@ public enum BLASRuntime {
     private static let processors = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// The threads the automatic policy gives a call of about `flops` floating-point operations.
-    public static func automaticThreads(forFlops flops: Double) -> Int { flops >= parallelFlops ? Int(processors) : 1 }
+    /// `threshold`: where all cores start to pay (`parallelFlops` for isolated calls; lower for callers whose
+    /// products run back to back, so the workers never go idle between them).
+    public static func automaticThreads(forFlops flops: Double, parallelFrom threshold: Double = parallelFlops) -> Int {
+        flops >= threshold ? Int(processors) : 1
+    }
 
     /// Sets OpenBLAS's threads for a call of about `flops` floating-point operations (see the type's
     /// documentation); every BLAS/LAPACK call in `Tensors` goes through here first.
-    public static func threads(forFlops flops: Double) {
+    public static func threads(forFlops flops: Double, parallelFrom threshold: Double = parallelFlops) {
         switch policy {
         case .openblas: return
         case .fixed(let count): openblas_set_num_threads(count)
-        case .automatic: openblas_set_num_threads(Int32(automaticThreads(forFlops: flops)))
+        case .automatic: openblas_set_num_threads(Int32(automaticThreads(forFlops: flops, parallelFrom: threshold)))
         }
     }
 

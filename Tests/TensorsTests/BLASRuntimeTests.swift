@@ -51,4 +51,14 @@ struct BLASRuntimeTests {
         #expect(BLASRuntime.automaticThreads(forFlops: 2 * 2048 * 2048 * 2048) == processors)
         #expect(BLASRuntime.automaticThreads(forFlops: BLASRuntime.parallelFlops) == processors)
     }
+
+    @Test("a lower threshold for back-to-back products (the diffusion models' 0.1 GFLOP)")
+    func threadPolicyWithThreshold() {
+        let processors = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let conv = 2.0 * 1024 * 640 * 5760  // a 32×32 latent's 3×3 convolution at 640 channels (im2col product)
+        #expect(BLASRuntime.automaticThreads(forFlops: 2e8, parallelFrom: 1e8) == processors)
+        #expect(BLASRuntime.automaticThreads(forFlops: 5e7, parallelFrom: 1e8) == 1)
+        #expect(BLASRuntime.automaticThreads(forFlops: 2e8) == 1)
+        #expect(BLASRuntime.automaticThreads(forFlops: conv, parallelFrom: 1e8) == processors)
+    }
 }

@@ -12,8 +12,7 @@ let parallelProductFlops = 1e8
 func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
            c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let flops = 2 * Double(m) * Double(n) * Double(k)
-    BLASRuntime.threads(forFlops: flops >= parallelProductFlops ? BLASRuntime.parallelFlops : flops)
+    BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(k), parallelFrom: parallelProductFlops)
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     GEMMStatistics.add(2 * m * n * k)
