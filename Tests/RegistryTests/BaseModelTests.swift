@@ -4,9 +4,9 @@ import Testing
 
 @Suite("base add")
 struct BaseModelTests {
-    @Test("a diffusers pipeline folder: sd1 layout, 16 layers, every tensor a blob")
-    func diffusersFolder() throws {
-        let t = try TestStore()
+    @Test("a diffusers pipeline folder: sd1 layout, 16 layers, every tensor a blob", arguments: TestBackend.available)
+    func diffusersFolder(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let result = try t.store.addBase(name: "tiny", path: SDTiny.base)
         #expect(result.architecture == "sd1")
         #expect(result.crossAttentionLayers == 16)
@@ -33,9 +33,9 @@ struct BaseModelTests {
         #expect(try t.store.verify().problems.isEmpty)
     }
 
-    @Test("adding the same base again stores nothing new")
-    func deduplicates() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("adding the same base again stores nothing new", arguments: TestBackend.available)
+    func deduplicates(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let blobsBefore = try t.store.blobs.allHashes().count
         let again = try t.store.addBase(name: "tiny-again", path: SDTiny.base)
         #expect(again.bytesNew == 0)
@@ -44,9 +44,9 @@ struct BaseModelTests {
         #expect(try t.store.bases().map(\.name) == ["tiny", "tiny-again"])
     }
 
-    @Test("a CompVis single file maps to the same diffusers layer table")
-    func compvisFile() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("a CompVis single file maps to the same diffusers layer table", arguments: TestBackend.available)
+    func compvisFile(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let result = try t.store.addBase(name: "tiny-compvis", path: SDTiny.baseCompVis)
         #expect(result.crossAttentionLayers == 16)
         #expect(result.architecture == "sd1")
@@ -61,9 +61,9 @@ struct BaseModelTests {
         #expect(keyTensor == "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight")
     }
 
-    @Test("refusals: existing name, missing path, a folder without a unet")
-    func refusals() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("refusals: existing name, missing path, a folder without a unet", arguments: TestBackend.available)
+    func refusals(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         #expect(throws: RegistryError.baseExists("tiny")) { try t.store.addBase(name: "tiny", path: SDTiny.base) }
         #expect(throws: RegistryError.self) { try t.store.addBase(name: "x", path: SDTiny.root.appendingPathComponent("nope")) }
         #expect(throws: RegistryError.self) { try t.store.addBase(name: "y", path: SDTiny.base.appendingPathComponent("tokenizer")) }

@@ -10,9 +10,9 @@ struct BlobStoreTests {
         #expect(digest == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
-    @Test("put then get round-trips, stores zstd, and deduplicates")
-    func roundTrip() throws {
-        let t = try TestStore()
+    @Test("put then get round-trips, stores zstd, and deduplicates", arguments: TestBackend.available)
+    func roundTrip(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let payload = Data((0..<100_000).map { UInt8($0 % 7) })
         let first = try t.store.blobs.put(payload)
         #expect(first.isNew)
@@ -28,17 +28,17 @@ struct BlobStoreTests {
         #expect(Array(onDisk.prefix(4)) == [0x28, 0xB5, 0x2F, 0xFD])
     }
 
-    @Test("empty blobs are fine")
-    func emptyBlob() throws {
-        let t = try TestStore()
+    @Test("empty blobs are fine", arguments: TestBackend.available)
+    func emptyBlob(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let put = try t.store.blobs.put(Data())
         #expect(put.sha256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(try t.store.blobs.get(put.sha256) == Data())
     }
 
-    @Test("a blob whose bytes changed on disk is refused")
-    func corruptBlob() throws {
-        let t = try TestStore()
+    @Test("a blob whose bytes changed on disk is refused", arguments: TestBackend.available)
+    func corruptBlob(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let good = try t.store.blobs.put(Data("hello".utf8))
         let other = try BlobStore.compress(Data("jello".utf8).withUnsafeBytes { UnsafeRawBufferPointer($0) }, level: 3)
         try other.write(to: t.store.blobs.path(for: good.sha256))
@@ -54,9 +54,9 @@ struct BlobStoreTests {
         #expect(throws: RegistryError.self) { try t.store.blobs.get(good.sha256) }
     }
 
-    @Test("a missing blob names its hash")
-    func missingBlob() throws {
-        let t = try TestStore()
+    @Test("a missing blob names its hash", arguments: TestBackend.available)
+    func missingBlob(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let sha = String(repeating: "ab", count: 32)
         #expect(throws: RegistryError.missingBlob(sha256: sha, path: t.store.blobs.path(for: sha).path)) { try t.store.blobs.get(sha) }
     }

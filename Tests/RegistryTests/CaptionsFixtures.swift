@@ -20,15 +20,15 @@ enum CaptionsFixtures {
     }
 
     /// A store with the golden caption set imported from the fp32 `.npy` as set `golden`.
-    static func goldenStore() throws -> TestStore {
-        let t = try TestStore()
+    static func goldenStore(backend: TestBackend = .local) throws -> TestStore {
+        let t = try TestStore(backend: backend)
         _ = try t.store.importCaptions(file: path("golden.txt"), set: "golden", source: .numpy(path: path("golden_f32.npy")))
         return t
     }
 
     /// A store with the sd-tiny base added as `tiny`.
-    static func storeWithTinyBase() throws -> TestStore {
-        let t = try TestStore()
+    static func storeWithTinyBase(backend: TestBackend = .local) throws -> TestStore {
+        let t = try TestStore(backend: backend)
         _ = try t.store.addBase(name: "tiny", path: fixturesDirectory.appendingPathComponent("sd-tiny/base"))
         return t
     }

@@ -8,8 +8,8 @@ import Testing
         try store.catalog.read { c in try c.fetchValue("SELECT COUNT(*) FROM caption", as: Int.self) ?? -1 }
     }
 
-    @Test func importsNumpyAndSkipsDuplicates() throws {
-        let t = try CaptionsFixtures.goldenStore()
+    @Test(arguments: TestBackend.available) func importsNumpyAndSkipsDuplicates(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         #expect(try t.store.captionSets().map(\.captions) == [60])
         #expect(try t.store.captionSets().first?.dimension == 16)
         // Again (fp16 file this time): every caption is a duplicate.
@@ -23,8 +23,8 @@ import Testing
         #expect(abs(values.reduce(0) { $0 + $1 * $1 } - 1) < 2e-3)
     }
 
-    @Test func fullTextSearchOverCaptions() throws {
-        let t = try CaptionsFixtures.goldenStore()
+    @Test(arguments: TestBackend.available) func fullTextSearchOverCaptions(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         let hits = try t.store.matchCaptions("beach", set: "golden")
         #expect(hits.count == 12)
         #expect(hits.allSatisfy { $0.caption.contains("beach") })
@@ -92,12 +92,14 @@ import Testing
         #expect(try t.store.matchCaptions("東京", set: "s").map(\.caption) == [captions[3]])
     }
 
-    @Test(arguments: [
+    static let badEmbeddings = [
         ("npy/golden_rows_short.npy", "rows"), ("npy/golden_dim_wrong.npy", "dimension"), ("npy/golden_nan.npy", "nan"),
         ("npy/golden_inf.npy", "inf"), ("npy/golden_zero_row.npy", "zero"),
-    ])
-    func badEmbeddingsImportNothing(file: String, problem: String) throws {
-        let t = try CaptionsFixtures.goldenStore()
+    ]
+
+    @Test(arguments: TestBackend.available.flatMap { backend in badEmbeddings.map { (backend, $0.0, $0.1) } })
+    func badEmbeddingsImportNothing(backend: TestBackend, file: String, problem: String) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         let npy = CaptionsFixtures.path(file)
         // Into the existing set and into a new one (a new set takes any width, so not for "dimension"):
         // the catalog is unchanged either way.
@@ -118,8 +120,8 @@ import Testing
         }
     }
 
-    @Test func raggedCSVImportsNothing() throws {
-        let t = try TestStore()
+    @Test(arguments: TestBackend.available) func raggedCSVImportsNothing(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let path = CaptionsFixtures.path("files/bad_ragged.csv")
         #expect(throws: CaptionError.malformedCaptionFile(path: path, line: 3, reason: "3 fields, the header has 2")) {
             try t.store.importCaptions(file: path, set: "s", source: .numpy(path: CaptionsFixtures.path("npy/f4.npy")))
@@ -128,8 +130,8 @@ import Testing
         #expect(try t.store.captionSets().isEmpty)
     }
 
-    @Test func encoderDimensionIsChecked() throws {
-        let t = try TestStore()
+    @Test(arguments: TestBackend.available) func encoderDimensionIsChecked(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         _ = try t.store.addCaptionEncoder(name: "tiny", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
         let npy = CaptionsFixtures.path("npy/f4.npy")  // 3 × 5, the encoder projects to 16
         #expect(throws: CaptionError.embeddingDimensionMismatch(path: npy, dimension: 5, expected: 16, reason: "the projection size of encoder 'tiny'")) {
@@ -141,8 +143,8 @@ import Testing
         #expect(try captionCount(t.store) == 0)
     }
 
-    @Test func importsWithAnEncoder() throws {
-        let t = try TestStore()
+    @Test(arguments: TestBackend.available) func importsWithAnEncoder(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let info = try t.store.addCaptionEncoder(name: "tiny", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
         #expect(info == CaptionEncoderInfo(name: "tiny", hiddenSize: 32, projectionDim: 16))
         #expect(throws: CaptionError.encoderExists("tiny")) {
@@ -153,8 +155,8 @@ import Testing
         #expect(try t.store.captionSets().first?.encoder == "tiny")
     }
 
-    @Test func encoderFolderWithoutProjectionIsRefused() throws {
-        let t = try TestStore()
+    @Test(arguments: TestBackend.available) func encoderFolderWithoutProjectionIsRefused(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         let folder = fixturesDirectory.appendingPathComponent("sd-tiny/base/text_encoder")
         #expect(throws: CaptionError.self) { try t.store.addCaptionEncoder(name: "x", path: folder) }
         #expect(try t.store.captionEncoders().isEmpty)

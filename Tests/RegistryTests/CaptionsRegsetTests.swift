@@ -23,8 +23,8 @@ import Testing
         #expect(worst <= 1e-4 * scale, "max |ΔΣ| = \(worst), max |Σ| = \(scale)")
     }
 
-    @Test func fromFileStoresSigma() throws {
-        let t = try CaptionsFixtures.storeWithTinyBase()
+    @Test(arguments: TestBackend.available) func fromFileStoresSigma(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.storeWithTinyBase(backend: backend)
         let ref = try reference()
         let result = try t.store.createRegset(name: "r", base: "tiny", fromFile: CaptionsFixtures.path("regset.txt"))
         #expect(result == RegsetCreateResult(name: "r", captions: 6, featureRows: ref.regset.rows))
@@ -38,8 +38,8 @@ import Testing
         #expect(try t.store.regsets().map(\.name) == ["r"])
     }
 
-    @Test func defaultSetIsCreatedLazily() throws {
-        let t = try CaptionsFixtures.storeWithTinyBase()
+    @Test(arguments: TestBackend.available) func defaultSetIsCreatedLazily(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.storeWithTinyBase(backend: backend)
         let ref = try reference()
         #expect(DefaultRegularizationCaptions.captions.count >= 200)
         #expect(Set(DefaultRegularizationCaptions.captions).count == DefaultRegularizationCaptions.captions.count)
@@ -52,8 +52,8 @@ import Testing
         #expect(throws: CaptionError.self) { try t.store.createRegset(name: "default", base: "tiny", fromFile: CaptionsFixtures.path("regset.txt")) }
     }
 
-    @Test func byRetrieval() throws {
-        let t = try CaptionsFixtures.storeWithTinyBase()
+    @Test(arguments: TestBackend.available) func byRetrieval(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.storeWithTinyBase(backend: backend)
         _ = try t.store.addCaptionEncoder(name: "tiny-clip", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
         _ = try t.store.importCaptions(file: CaptionsFixtures.path("golden.txt"), set: "golden", source: .encoder(nil))
         let search = try #require(try CaptionsFixtures.searches().searches.first { $0.query == "a boat on the beach" })
@@ -66,8 +66,8 @@ import Testing
         #expect(try t.store.regsets().map(\.name) == ["boats"])
     }
 
-    @Test func exportWritesTheTrainersLayout() throws {
-        let t = try CaptionsFixtures.storeWithTinyBase()
+    @Test(arguments: TestBackend.available) func exportWritesTheTrainersLayout(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.storeWithTinyBase(backend: backend)
         let image = t.root.appendingPathComponent("cat.png")
         try Data([1, 2, 3]).write(to: image)
         let list = t.root.appendingPathComponent("list.jsonl")

@@ -10,16 +10,16 @@ import Testing
         for (r, e) in zip(results, search.expected) { #expect(abs(r.similarity - e.similarity) < 2e-3) }
     }
 
-    @Test func searchByVectorEqualsExactRanking() throws {
-        let t = try CaptionsFixtures.goldenStore()
+    @Test(arguments: TestBackend.available) func searchByVectorEqualsExactRanking(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         let golden = try CaptionsFixtures.searches()
         for search in golden.searches {
             check(try t.store.searchCaptions(vector: search.embedding, set: "golden", threshold: search.threshold, limit: 100), search)
         }
     }
 
-    @Test func limitAndThreshold() throws {
-        let t = try CaptionsFixtures.goldenStore()
+    @Test(arguments: TestBackend.available) func limitAndThreshold(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         let search = try #require(try CaptionsFixtures.searches().searches.first { $0.expected.count >= 3 })
         let two = try t.store.searchCaptions(vector: search.embedding, set: "golden", threshold: search.threshold, limit: 2)
         #expect(two.map(\.caption) == search.expected.prefix(2).map(\.caption))
@@ -30,8 +30,8 @@ import Testing
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.similarity >= $1.similarity })
     }
 
-    @Test func searchByTextWithTheEncoder() throws {
-        let t = try TestStore()
+    @Test(arguments: TestBackend.available) func searchByTextWithTheEncoder(backend: TestBackend) throws {
+        let t = try TestStore(backend: backend)
         _ = try t.store.addCaptionEncoder(name: "tiny", path: CaptionsFixtures.directory.appendingPathComponent("encoder"))
         let imported = try t.store.importCaptions(file: CaptionsFixtures.path("golden.txt"), set: "default", source: .encoder(nil))
         #expect(imported.imported == 60)
@@ -42,8 +42,8 @@ import Testing
         }
     }
 
-    @Test func indexFollowsImports() throws {
-        let t = try CaptionsFixtures.goldenStore()
+    @Test(arguments: TestBackend.available) func indexFollowsImports(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         let search = try #require(try CaptionsFixtures.searches().searches.first)
         #expect(try t.store.searchCaptions(vector: search.embedding, set: "golden", threshold: -1, limit: 1000).count == 60)
         // One new caption whose embedding is the negated query: found only after the index is rebuilt.
@@ -70,8 +70,8 @@ import Testing
         try data.write(to: url)
     }
 
-    @Test func unknownSetAndBadVector() throws {
-        let t = try CaptionsFixtures.goldenStore()
+    @Test(arguments: TestBackend.available) func unknownSetAndBadVector(backend: TestBackend) throws {
+        let t = try CaptionsFixtures.goldenStore(backend: backend)
         #expect(throws: CaptionError.unknownSet("nope")) { try t.store.searchCaptions(vector: [Float](repeating: 1, count: 16), set: "nope") }
         #expect(throws: CaptionError.self) { try t.store.searchCaptions(vector: [Float](repeating: 1, count: 3), set: "golden") }
         #expect(throws: CaptionError.self) { try t.store.searchCaptions(vector: [Float](repeating: 0, count: 16), set: "golden") }

@@ -7,8 +7,8 @@ import TensorFormats
 @Suite("compose")
 struct ComposeTests {
     /// cat and dog were both trained as `<new1>`.
-    static func catAndDog() throws -> TestStore {
-        let t = try TestStore.withTinyBase()
+    static func catAndDog(backend: TestBackend = .local) throws -> TestStore {
+        let t = try TestStore.withTinyBase(backend: backend)
         _ = try t.register("cat", "cat-diffusers", categories: ["cat"])
         _ = try t.register("dog", "dog-diffusers", categories: ["dog"])
         return t
@@ -27,9 +27,9 @@ struct ComposeTests {
         #expect(TokenRenaming.assign([("cat", "<new1>"), ("pair", "<new1>"), ("pair", "<new2>")]) == ["<new1>", "<new1-pair>", "<new2>"])
     }
 
-    @Test("two concepts trained as <new1> compose into distinct tokens with their own embeddings")
-    func clashingTokens() throws {
-        let t = try Self.catAndDog()
+    @Test("two concepts trained as <new1> compose into distinct tokens with their own embeddings", arguments: TestBackend.available)
+    func clashingTokens(backend: TestBackend) throws {
+        let t = try Self.catAndDog(backend: backend)
         let result = try compose(t, ["cat", "dog"])
         #expect(result.tokens == ["cat": "<new1>", "dog": "<new1-dog>"])
         #expect(!result.cached)
@@ -41,9 +41,9 @@ struct ComposeTests {
         #expect(dogEmbedding != nil && dogEmbedding == original)
     }
 
-    @Test("constraints hold and duplicate prefix rows are dropped")
-    func constraints() throws {
-        let t = try Self.catAndDog()
+    @Test("constraints hold and duplicate prefix rows are dropped", arguments: TestBackend.available)
+    func constraints(backend: TestBackend) throws {
+        let t = try Self.catAndDog(backend: backend)
         let result = try compose(t, ["cat", "dog"])
         // Both concepts' "a photo of" rows share a prefix: dropped once each for the second concept.
         #expect(result.droppedDuplicateRows > 0)
@@ -57,9 +57,9 @@ struct ComposeTests {
         #expect(alone.maxConstraintResidual < 1e-4)
     }
 
-    @Test("the LoRA export holds the same update the full-weight exports apply")
-    func exportsAgree() throws {
-        let t = try Self.catAndDog()
+    @Test("the LoRA export holds the same update the full-weight exports apply", arguments: TestBackend.available)
+    func exportsAgree(backend: TestBackend) throws {
+        let t = try Self.catAndDog(backend: backend)
         let lora = try compose(t, ["cat", "dog"], format: .lora)
         let full = try compose(t, ["cat", "dog"], format: .diffusers)
         #expect(full.cached && full.compositionID == lora.compositionID)
@@ -85,9 +85,9 @@ struct ComposeTests {
         }
     }
 
-    @Test("a repeated compose is a cache lookup; --no-cache recomputes the same result")
-    func cache() throws {
-        let t = try Self.catAndDog()
+    @Test("a repeated compose is a cache lookup; --no-cache recomputes the same result", arguments: TestBackend.available)
+    func cache(backend: TestBackend) throws {
+        let t = try Self.catAndDog(backend: backend)
         let first = try compose(t, ["cat", "dog"])
         let again = try compose(t, ["cat", "dog"])
         #expect(again.cached && !first.cached)
@@ -104,9 +104,9 @@ struct ComposeTests {
         #expect(try t.count("composition") == 2)
     }
 
-    @Test("merge keys missing from older versions are computed on first use")
-    func lazyMergeKeys() throws {
-        let t = try Self.catAndDog()
+    @Test("merge keys missing from older versions are computed on first use", arguments: TestBackend.available)
+    func lazyMergeKeys(backend: TestBackend) throws {
+        let t = try Self.catAndDog(backend: backend)
         let reference = try compose(t, ["cat", "dog"], cache: false)
         try t.store.catalog.write { c in
             try c.execute("DELETE FROM merge_key_layer")
@@ -117,9 +117,9 @@ struct ComposeTests {
         #expect(again.maxConstraintResidual == reference.maxConstraintResidual)
     }
 
-    @Test("refusals: different bases, unknown references and sets, too many targets, a concept listed twice")
-    func refusals() throws {
-        let t = try Self.catAndDog()
+    @Test("refusals: different bases, unknown references and sets, too many targets, a concept listed twice", arguments: TestBackend.available)
+    func refusals(backend: TestBackend) throws {
+        let t = try Self.catAndDog(backend: backend)
         _ = try t.store.addBase(name: "tiny2", path: SDTiny.base)
         _ = try t.register("cat2", "cat-diffusers", base: "tiny2")
         #expect(throws: RegistryError.self) { try compose(t, ["cat", "cat2"]) }

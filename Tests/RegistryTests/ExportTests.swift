@@ -6,17 +6,17 @@ import TensorFormats
 
 @Suite("export")
 struct ExportTests {
-    func exported(_ format: ExportFormat, policy: String = "lossless") throws -> (TestStore, URL, ExportResult) {
-        let t = try TestStore.withTinyBase()
+    func exported(backend: TestBackend = .local, _ format: ExportFormat, policy: String = "lossless") throws -> (TestStore, URL, ExportResult) {
+        let t = try TestStore.withTinyBase(backend: backend)
         _ = try t.register("cat", "cat-diffusers", policy: policy)
         let out = t.root.appendingPathComponent("export-\(format.rawValue)")
         let result = try t.store.export(ConceptReference(name: "cat"), format: format, to: out)
         return (t, out, result)
     }
 
-    @Test("diffusers: the trainer's own file comes back bit for bit (lossless)")
-    func diffusers() throws {
-        let (t, out, result) = try exported(.diffusers)
+    @Test("diffusers: the trainer's own file comes back bit for bit (lossless)", arguments: TestBackend.available)
+    func diffusers(backend: TestBackend) throws {
+        let (t, out, result) = try exported(backend: backend, .diffusers)
         defer { withExtendedLifetime(t) {} }
         #expect(Set(result.files.map { URL(fileURLWithPath: $0).lastPathComponent }) == ["pytorch_custom_diffusion_weights.safetensors", "<new1>.safetensors"])
         let original = try Safetensors.read(path: SDTiny.concept("cat-diffusers/pytorch_custom_diffusion_weights.safetensors").path).byName
@@ -30,9 +30,9 @@ struct ExportTests {
         #expect(embedding["<new1>"]?.bytes.data == originalEmbedding["<new1>"]?.bytes.data)
     }
 
-    @Test("lora: kohya keys whose up·down is the stored ΔW, alpha = rank")
-    func lora() throws {
-        let (t, out, _) = try exported(.lora, policy: "rank:2")
+    @Test("lora: kohya keys whose up·down is the stored ΔW, alpha = rank", arguments: TestBackend.available)
+    func lora(backend: TestBackend) throws {
+        let (t, out, _) = try exported(backend: backend, .lora, policy: "rank:2")
         let lora = try Safetensors.read(path: out.appendingPathComponent(ConceptExporter.loraFileName).path).byName
         let deltas = try t.store.deltas(versionID: try t.store.resolve(ConceptReference(name: "cat")).versionID)
         #expect(lora.count == 32 * 3)
@@ -69,9 +69,9 @@ struct ExportTests {
         }
     }
 
-    @Test("an unknown reference exports nothing")
-    func unknown() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("an unknown reference exports nothing", arguments: TestBackend.available)
+    func unknown(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let out = t.root.appendingPathComponent("nothing")
         #expect(throws: RegistryError.unknownConcept("ghost")) { try t.store.export(ConceptReference(name: "ghost"), format: .diffusers, to: out) }
         #expect(!FileManager.default.fileExists(atPath: out.path))
@@ -80,9 +80,9 @@ struct ExportTests {
 
 @Suite("verify and gc")
 struct MaintenanceTests {
-    @Test("verify finds corrupt and missing blobs; gc removes only unreferenced ones")
-    func verifyAndGC() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("verify finds corrupt and missing blobs; gc removes only unreferenced ones", arguments: TestBackend.available)
+    func verifyAndGC(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         _ = try t.register("cat", "cat-diffusers")
         #expect(try t.store.verify().problems.isEmpty)
         // An unreferenced blob (what a killed writer leaves) is not a problem, and gc removes it.

@@ -6,11 +6,15 @@ import Testing
 @Suite("register")
 struct RegisterTests {
     /// Lossless ΔW must equal torch's W′ − W0 bit for bit, in every full-weight format.
+    static let losslessFixtures: [(String, [String])] = [
+        ("cat-diffusers", []), ("cat-diffusers-bin", []), ("cat-adobe.bin", []), ("cat-compvis.ckpt", ["<new1>"]),
+        ("bad/duplicate-token-diffusers", []),  // <new1>.safetensors and an agreeing <new1>.bin
+    ]
+
     @Test("every full-weight format stores torch's ΔW exactly (lossless)",
-          arguments: [("cat-diffusers", [String]()), ("cat-diffusers-bin", []), ("cat-adobe.bin", []), ("cat-compvis.ckpt", ["<new1>"]),
-                      ("bad/duplicate-token-diffusers", [])])  // <new1>.safetensors and an agreeing <new1>.bin
-    func losslessFormats(fixture: String, tokens: [String]) throws {
-        let t = try TestStore.withTinyBase()
+          arguments: TestBackend.available.flatMap { backend in losslessFixtures.map { (backend, $0.0, $0.1) } })
+    func losslessFormats(backend: TestBackend, fixture: String, tokens: [String]) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let result = try t.register("cat", fixture, tokens: tokens)
         #expect(result.version == 1)
         #expect(result.tokens == [TokenInfo(token: "<new1>", category: "cat")])
@@ -28,9 +32,9 @@ struct RegisterTests {
         #expect(try embedding[0].embedding == golden["embedding.<new1>"]?.floats())
     }
 
-    @Test("the compressed adobe format keeps its factors as the delta, exactly (lossless)")
-    func adobeCompressed() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("the compressed adobe format keeps its factors as the delta, exactly (lossless)", arguments: TestBackend.available)
+    func adobeCompressed(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         _ = try t.register("cat", "cat-adobe-compressed.bin")
         let deltas = try t.store.deltas(versionID: try t.store.resolve(ConceptReference(name: "cat")).versionID)
         #expect(deltas.count == 32)
@@ -45,9 +49,9 @@ struct RegisterTests {
         }
     }
 
-    @Test("a joint two-token output keeps both tokens in order")
-    func jointOutput() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("a joint two-token output keeps both tokens in order", arguments: TestBackend.available)
+    func jointOutput(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let result = try t.register("pair", "pair-diffusers", categories: ["cat", "dog"])
         #expect(result.tokens == [TokenInfo(token: "<new1>", category: "cat"), TokenInfo(token: "<new2>", category: "dog")])
         let golden = try SDTiny.goldenTensors("pair.safetensors")
@@ -55,9 +59,9 @@ struct RegisterTests {
         #expect(try embeddings.map(\.embedding) == [golden["embedding.<new1>"]?.floats(), golden["embedding.<new2>"]?.floats()])
     }
 
-    @Test("each policy stores what it promises", arguments: ["fp16", "rank:2", "energy:0.6", "error:0.05", "lossless"])
-    func policies(policy: String) throws {
-        let t = try TestStore.withTinyBase()
+    @Test("each policy stores what it promises", arguments: TestBackend.available, ["fp16", "rank:2", "energy:0.6", "error:0.05", "lossless"])
+    func policies(backend: TestBackend, policy: String) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let result = try t.register("cat", "cat-diffusers", policy: policy)
         let details = try t.store.details(ConceptReference(name: "cat"))
         #expect(details.compression.policy == policy)
@@ -80,9 +84,9 @@ struct RegisterTests {
         if policy == "fp16" { #expect(worst > 0 && worst < 1e-3) }
     }
 
-    @Test("registering a name again adds the next version; tags move; latest follows")
-    func versioning() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("registering a name again adds the next version; tags move; latest follows", arguments: TestBackend.available)
+    func versioning(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         #expect(try t.register("cat", "cat-diffusers", tags: ["stable"]).version == 1)
         #expect(try t.register("cat", "cat-adobe.bin").version == 2)
         #expect(try t.store.resolve(ConceptReference(name: "cat")).version == 2)
@@ -102,9 +106,9 @@ struct RegisterTests {
         #expect(throws: RegistryError.self) { try t.store.tag(ConceptReference(name: "cat"), alias: "latest") }
     }
 
-    @Test("list filters by base, category, tag and full-text search")
-    func listing() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("list filters by base, category, tag and full-text search", arguments: TestBackend.available)
+    func listing(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         _ = try t.register("cat", "cat-diffusers", tags: ["prod"])
         _ = try t.store.register(RegisterRequest(name: "dog", base: "tiny", path: SDTiny.concept("dog-diffusers"), categories: ["dog"],
                                                           compression: .lossless, description: "A corgi called Biscuit"))
@@ -126,13 +130,15 @@ struct RegisterTests {
 @Suite("register refusals store nothing")
 struct RegisterRefusalTests {
     /// Each bad input is refused with an error that names the problem, and leaves the catalog and blobs as they were.
-    @Test("bad concept files", arguments: [
+    static let badFixtures = [
         ("bad/nan-diffusers", "NaN"), ("bad/missing-layer-diffusers", "up_blocks.3.attentions.2"),
         ("bad/wrong-shape-diffusers", "mid_block"), ("bad/disagreeing-token-diffusers", "disagree on token <new1>"),
         ("does-not-exist", "does-not-exist"),
-    ])
-    func badFiles(fixture: String, mentions: String) throws {
-        let t = try TestStore.withTinyBase()
+    ]
+
+    @Test("bad concept files", arguments: TestBackend.available.flatMap { backend in badFixtures.map { (backend, $0.0, $0.1) } })
+    func badFiles(backend: TestBackend, fixture: String, mentions: String) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         let blobs = try t.store.blobs.allHashes()
         do {
             _ = try t.register("cat", fixture)
@@ -145,9 +151,9 @@ struct RegisterRefusalTests {
         #expect(try t.store.blobs.allHashes() == blobs)
     }
 
-    @Test("a concept trained from another base is refused, names the layer, and --force overrides")
-    func wrongBase() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("a concept trained from another base is refused, names the layer, and --force overrides", arguments: TestBackend.available)
+    func wrongBase(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         do {
             _ = try t.register("odd", "otherbase-diffusers")
             Issue.record("accepted a delta from another base")
@@ -160,9 +166,9 @@ struct RegisterRefusalTests {
         #expect(try t.register("odd", "otherbase-diffusers", force: true).version == 1)
     }
 
-    @Test("the right base is suggested when the store has it")
-    func suggestsBase() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("the right base is suggested when the store has it", arguments: TestBackend.available)
+    func suggestsBase(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         // Register the cat against the CompVis copy of the base (fp16-rounded W0): plausible there too.
         _ = try t.store.addBase(name: "tiny-compvis", path: SDTiny.baseCompVis)
         _ = try t.register("cat-on-compvis", "cat-diffusers", base: "tiny-compvis")
@@ -172,9 +178,9 @@ struct RegisterRefusalTests {
         #expect(try Store.suggestBase(for: .read(path: SDTiny.concept("cat-diffusers")), excluding: 2, store: t.store) == "tiny")
     }
 
-    @Test("other refusals: unknown base, category count, concept on another base, bad names")
-    func otherRefusals() throws {
-        let t = try TestStore.withTinyBase()
+    @Test("other refusals: unknown base, category count, concept on another base, bad names", arguments: TestBackend.available)
+    func otherRefusals(backend: TestBackend) throws {
+        let t = try TestStore.withTinyBase(backend: backend)
         #expect(throws: RegistryError.unknownBase("nope")) { try t.register("cat", "cat-diffusers", base: "nope") }
         #expect(throws: RegistryError.self) { try t.register("cat", "cat-diffusers", categories: []) }
         #expect(throws: RegistryError.self) { try t.register("cat", "pair-diffusers", categories: ["cat"]) }

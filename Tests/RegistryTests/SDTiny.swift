@@ -19,8 +19,8 @@ enum SDTiny {
 
 extension TestStore {
     /// A store with the tiny base added as `tiny`.
-    static func withTinyBase() throws -> TestStore {
-        let t = try TestStore()
+    static func withTinyBase(backend: TestBackend = .local) throws -> TestStore {
+        let t = try TestStore(backend: backend)
         _ = try t.store.addBase(name: "tiny", path: SDTiny.base)
         return t
     }
