@@ -1,3 +1,5 @@
+import CaptionIndex
+import CustomDiffusion
 import Foundation
 import GRDB
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Computing a set's index file (layout and estimator: `CaptionScanIndex`; streaming and files:
 /// `CaptionScanIndexWriter`).
@@ -10,29 +9,16 @@ extension CaptionScanIndex {
     /// Rows per block of the centroid's partial sums (a fixed partition: the same sum whatever the thread count).
     static let centroidBlock = 8192
 
-    /// Builds the index of set `setID` at `revision` from the catalog (one read transaction over the
-    /// set's rows in id order) when a search finds no usable file.
-    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, database: DatabasePool) throws -> CaptionScanIndex {
+    /// Builds the index of set `setID` at `revision` from its rows, when a search finds no usable
+    /// file: `rows` calls `append` once per caption, in id order, with the caption's id and its stored
+    /// embedding (`dimension` little-endian fp16 values, `2 × dimension` bytes, as the catalog holds
+    /// them). The caller reads them (the store, in one read transaction over the set's rows).
+    public static func build(path: String, setID: Int64, revision: Int64, dimension d: Int,
+                             rows: (_ append: (_ id: Int64, _ row: Data) throws -> Void) throws -> Void) throws -> CaptionScanIndex {
         let writer = try CaptionScanIndexWriter(path: path, setID: setID, revision: revision, dimension: d)
-        try database.read { db in
-            let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption WHERE set_id = ?", arguments: [setID]) ?? 0
-            try appendCatalogRows(setID: setID, db: db, to: writer)
-            guard writer.ids.count == n else { throw CaptionError.scanIndex(path: path, reason: "the set changed while it was indexed") }
-        }
+        try rows { id, row in try writer.append(id: id, data: row) }
         try writer.finish()
         return try writer.publish()
-    }
-
-    /// Appends the rows of set `setID` in the catalog to `writer`, in id order.
-    static func appendCatalogRows(setID: Int64, db: Database, to writer: CaptionScanIndexWriter) throws {
-        let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
-        while let row = try cursor.next() {
-            let id: Int64 = row[0]
-            try row.withUnsafeData(atIndex: 1) { data in
-                guard let data else { throw CaptionError.scanIndex(path: writer.path, reason: "caption \(id) has no embedding") }
-                try writer.append(id: id, data: data)
-            }
-        }
     }
 
     /// Completes an index file whose rows section is written (`layout.count` rows; `ids` in id

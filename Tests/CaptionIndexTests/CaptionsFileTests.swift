@@ -1,6 +1,6 @@
+@testable import CaptionIndex
 import Foundation
 import Testing
-@testable import Registry
 
 /// Caption file parsing (RFC 4180 CSV/TSV, JSONL, TXT) against the records Python's csv/json wrote.
 @Suite struct CaptionsFileTests {

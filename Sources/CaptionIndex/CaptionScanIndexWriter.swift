@@ -11,21 +11,21 @@ import Tensors
 /// the file is missing or damaged (`CaptionScanIndex.build`). Both give the same bytes.
 ///
 /// Until `publish`, the file is `<path>.tmp-<pid>-<random>`, removed by `discard` or on deinit.
-final class CaptionScanIndexWriter: @unchecked Sendable {
+public final class CaptionScanIndexWriter: @unchecked Sendable {
     // `@unchecked Sendable`: used by one thread at a time (the importing transaction appends, then
     // one background thread finishes while that transaction waits for it).
-    let path: String
+    public let path: String
     let temporary: String
-    let setID: Int64
-    let revision: Int64
-    let dimension: Int
-    private(set) var ids: [Int64] = []
+    public let setID: Int64
+    public let revision: Int64
+    public let dimension: Int
+    public private(set) var ids: [Int64] = []
     private var handle: FileHandle?
     private var pending = Data()
     private var state = State.appending
     private enum State { case appending, finished, published, discarded }
 
-    init(path: String, setID: Int64, revision: Int64, dimension: Int) throws {
+    public init(path: String, setID: Int64, revision: Int64, dimension: Int) throws {
         self.path = path
         self.setID = setID
         self.revision = revision
@@ -53,7 +53,7 @@ final class CaptionScanIndexWriter: @unchecked Sendable {
 
     /// Adds caption `id` (larger than every id before it) with its stored embedding `bits`
     /// (`dimension` little-endian fp16 values, as the catalog holds them).
-    func append(id: Int64, bits: UnsafeRawBufferPointer) throws {
+    public func append(id: Int64, bits: UnsafeRawBufferPointer) throws {
         guard state == .appending else { throw fail("appending after finish") }
         guard bits.count == 2 * dimension else { throw fail("caption \(id) has a \(bits.count)-byte embedding, not \(2 * dimension)") }
         if let last = ids.last, id <= last { throw fail("caption ids out of order (\(id) after \(last))") }
@@ -62,7 +62,7 @@ final class CaptionScanIndexWriter: @unchecked Sendable {
         if pending.count >= Self.flushBytes { try flush() }
     }
 
-    func append(id: Int64, data: Data) throws {
+    public func append(id: Int64, data: Data) throws {
         try data.withUnsafeBytes { try append(id: id, bits: $0) }
     }
 
@@ -73,7 +73,7 @@ final class CaptionScanIndexWriter: @unchecked Sendable {
     }
 
     /// Computes and writes everything but the rows, then syncs the file (still under its temporary name).
-    func finish() throws {
+    public func finish() throws {
         guard state == .appending, let handle else { throw fail("finished twice") }
         try flush()
         let d = dimension, n = ids.count
@@ -92,7 +92,7 @@ final class CaptionScanIndexWriter: @unchecked Sendable {
     }
 
     /// Renames the finished file to `path` and opens it.
-    func publish() throws -> CaptionScanIndex {
+    public func publish() throws -> CaptionScanIndex {
         guard state == .finished else { throw fail("published before it was finished") }
         guard rename(temporary, path) == 0 else { throw fail(String(cString: strerror(errno))) }
         state = .published
@@ -103,7 +103,7 @@ final class CaptionScanIndexWriter: @unchecked Sendable {
     }
 
     /// Removes the temporary file (nothing was published).
-    func discard() {
+    public func discard() {
         try? handle?.close()
         handle = nil
         if state != .published { try? FileManager.default.removeItem(atPath: temporary) }

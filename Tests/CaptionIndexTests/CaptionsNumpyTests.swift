@@ -1,6 +1,6 @@
+@testable import CaptionIndex
 import Foundation
 import Testing
-@testable import Registry
 
 /// `.npy` reading against files written by numpy (fixtures/generate_captions.py), exact values.
 @Suite struct CaptionsNumpyTests {

@@ -1,5 +1,4 @@
 import Crypto
-import CustomDiffusion
 import Foundation
 import TextEncoder
 
@@ -12,13 +11,38 @@ import TextEncoder
 /// learned tokens standing for their embedding bytes. The encoder is causal, so equal keys mean
 /// equal features; composition drops rows whose key was seen before (the `a photo of` rows that
 /// every concept shares) instead of comparing floats.
-struct TargetFeatures {
-    var features: Matrix<Float>
-    var prefixKeys: [String]
+public struct TargetFeatures: Sendable {
+    /// `Cn`: one row per prompt position 1 … EOS of every token's prompts (sn × d, Float32).
+    public var features: Matrix<Float>
+    /// The causal-prefix digest of each row (hex SHA-256).
+    public var prefixKeys: [String]
     /// Token position (within the version) each row belongs to.
-    var rowTokens: [Int]
+    public var rowTokens: [Int]
 
-    static func prompts(token: String, category: String, kind: RegisterRequest.Kind) -> [String] {
+    public init(features: Matrix<Float>, prefixKeys: [String], rowTokens: [Int]) {
+        self.features = features
+        self.prefixKeys = prefixKeys
+        self.rowTokens = rowTokens
+    }
+
+    /// Why target features cannot be computed for a concept on a base.
+    public enum Failure: Error, LocalizedError, Equatable, Sendable {
+        /// A learned token embedding whose size is not the text encoder's width.
+        case embeddingSize(values: Int, expected: Int)
+        /// The tokenizer's vocabulary and the text model's token embedding table disagree.
+        case vocabularyMismatch(tokenizer: Int, model: Int)
+
+        public var errorDescription: String? {
+            switch self {
+            case .embeddingSize(let values, let expected): "token embedding has \(values) values, the text encoder uses \(expected)"
+            case .vocabularyMismatch(let tokenizer, let model):
+                "the base tokenizer's vocabulary (\(tokenizer)) does not match its text encoder's (\(model))"
+            }
+        }
+    }
+
+    /// The prompts whose features constrain token `token` of `category`.
+    public static func prompts(token: String, category: String, kind: ConceptKind) -> [String] {
         let subject = category.isEmpty ? token : "\(token) \(category)"
         switch kind {
         case .object: return [subject, "a photo of \(subject)"]
@@ -28,7 +52,7 @@ struct TargetFeatures {
 
     /// The token ids of every token's prompts (placeholders already added to `tokenizer`), and the
     /// token each sequence belongs to.
-    static func promptSequences(categories: [String], kind: RegisterRequest.Kind, tokenizer: CLIPTokenizer,
+    public static func promptSequences(categories: [String], kind: ConceptKind, tokenizer: CLIPTokenizer,
                                 placeholders: [String], maxLength: Int) -> (sequences: [[Int32]], owners: [Int]) {
         var sequences: [[Int32]] = []
         var owners: [Int] = []
@@ -43,7 +67,7 @@ struct TargetFeatures {
 
     /// The vocabulary ids `compute` will look up for tokens of these categories: the rows of the
     /// token embedding matrix the text encoder needs (`Store.textEncoder(forBase:vocabulary:)`).
-    static func vocabularyIDs(categories: [String], kind: RegisterRequest.Kind, tokenizer: CLIPTokenizer, maxLength: Int) -> Set<Int32> {
+    public static func vocabularyIDs(categories: [String], kind: ConceptKind, tokenizer: CLIPTokenizer, maxLength: Int) -> Set<Int32> {
         let placeholders = categories.indices.map { "<concept-token-\($0)>" }
         let (sequences, _) = promptSequences(categories: categories, kind: kind, tokenizer: tokenizer.adding(tokens: placeholders),
                                              placeholders: placeholders, maxLength: maxLength)
@@ -52,7 +76,7 @@ struct TargetFeatures {
 
     /// Encodes every token's prompts. Tokens are added under private placeholder names (features
     /// depend on the vectors, not on the names, and a name could collide with the vocabulary).
-    static func compute(tokens: [(category: String, embedding: [Float])], kind: RegisterRequest.Kind,
+    public static func compute(tokens: [(category: String, embedding: [Float])], kind: ConceptKind,
                         tokenizer: CLIPTokenizer, model: CLIPTextModel) throws -> TargetFeatures {
         let d = model.configuration.hiddenSize
         let placeholders = tokens.indices.map { "<concept-token-\($0)>" }
@@ -61,10 +85,10 @@ struct TargetFeatures {
         var embeddingBytes: [Int32: Data] = [:]
         for (i, token) in tokens.enumerated() {
             guard token.embedding.count == d else {
-                throw RegistryError.catalog("token embedding has \(token.embedding.count) values, the text encoder uses \(d)")
+                throw Failure.embeddingSize(values: token.embedding.count, expected: d)
             }
             guard let id = extended.addedTokenID(placeholders[i]), Int(id) == model.configuration.vocabSize + i else {
-                throw RegistryError.catalog("the base tokenizer's vocabulary (\(tokenizer.vocabSize)) does not match its text encoder's (\(model.configuration.vocabSize))")
+                throw Failure.vocabularyMismatch(tokenizer: tokenizer.vocabSize, model: model.configuration.vocabSize)
             }
             extra += token.embedding
             embeddingBytes[id] = token.embedding.withUnsafeBytes { Data($0) }
@@ -90,5 +114,12 @@ struct TargetFeatures {
             }
         }
         return TargetFeatures(features: Matrix(rows: keys.count, cols: d, storage: storage), prefixKeys: keys, rowTokens: rowTokens)
+    }
+
+    /// One layer's merge values for these rows: `Cn W′ᵀ` and `Cn W0ᵀ` (sn × h each, Float32), from the
+    /// fine-tuned weight `W′` (as export produces it) and the base weight `W0` (h × d each).
+    public func layerValues(finetuned: Matrix<Float>, base: Matrix<Float>) -> ConceptTargets.LayerValues {
+        ConceptTargets.LayerValues(target: Matrix.matmul(features, finetuned, transposeB: true),
+                                   base: Matrix.matmul(features, base, transposeB: true))
     }
 }

@@ -44,17 +44,4 @@ public enum RegularizationFeatures {
         guard features.rows > 0 else { return (Matrix<Double>(zeros: features.cols, features.cols), 0) }
         return (features.asDouble.gram, features.rows)
     }
-
-    /// Σ as stored: d × d Float64 little-endian, row-major.
-    static func encode(_ sigma: Matrix<Double>) -> Data {
-        sigma.storage.withUnsafeBytes { Data($0) }  // little-endian on every platform Swift runs this on
-    }
-
-    static func decode(_ data: Data, dimension: Int) -> Matrix<Double>? {
-        guard dimension > 0, data.count == dimension * dimension * 8 else { return nil }
-        let values = data.withUnsafeBytes { raw in
-            (0..<(dimension * dimension)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) }
-        }
-        return Matrix(rows: dimension, cols: dimension, storage: values)
-    }
 }

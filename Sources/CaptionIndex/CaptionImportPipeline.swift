@@ -6,7 +6,7 @@ import Foundation
 ///
 /// The producer's error is rethrown by `next()` after the batches produced before it; the consumer
 /// ends early with `close()` (the producer's next `push` returns false and it stops).
-final class CaptionImportPipeline<Batch: Sendable>: @unchecked Sendable {
+public final class CaptionImportPipeline<Batch: Sendable>: @unchecked Sendable {
     // `@unchecked Sendable`: every mutable field is accessed under `condition`.
     private let condition = NSCondition()
     private var queue: [Batch] = []
@@ -17,7 +17,7 @@ final class CaptionImportPipeline<Batch: Sendable>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     /// Starts `produce`, which calls `push` per batch and stops when it returns false.
-    init(capacity: Int = 4, produce: @escaping @Sendable (_ push: (Batch) -> Bool) throws -> Void) {
+    public init(capacity: Int = 4, produce: @escaping @Sendable (_ push: (Batch) -> Bool) throws -> Void) {
         self.capacity = max(1, capacity)
         let thread = Thread { [self] in
             do {
@@ -51,7 +51,7 @@ final class CaptionImportPipeline<Batch: Sendable>: @unchecked Sendable {
     }
 
     /// The next batch; nil once the producer is done; throws the producer's error.
-    func next() throws -> Batch? {
+    public func next() throws -> Batch? {
         condition.lock()
         defer { condition.unlock() }
         while queue.isEmpty, !finished { condition.wait() }
@@ -65,7 +65,7 @@ final class CaptionImportPipeline<Batch: Sendable>: @unchecked Sendable {
     }
 
     /// Stops the producer and waits until its thread has returned (call once).
-    func close() {
+    public func close() {
         condition.lock()
         closed = true
         queue.removeAll()

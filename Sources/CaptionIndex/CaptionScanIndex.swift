@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import Tensors
 
 /// The search index of one caption set: a memory-mapped side file under `<store>/cache/captions/`,
 /// a cache of the catalog rebuilt when the set's revision changes (`Store.captionScanIndex`).
@@ -38,7 +38,7 @@ import GRDB
 /// r), the codes (n × codeBytes; bit j of byte k is dimension 8k + j). A file whose size, header or
 /// checksum disagrees is refused (`init` throws) and rebuilt; files of format 03 (rows last, dense
 /// Gaussian `P`) are refused by their magic and rebuilt.
-final class CaptionScanIndex: @unchecked Sendable {
+public final class CaptionScanIndex: @unchecked Sendable {
     // `@unchecked Sendable`: the mapping is read-only and never mutated after init.
     static let magic = Array("CAPIDX04".utf8)
     static let headerSize = 128
@@ -46,11 +46,11 @@ final class CaptionScanIndex: @unchecked Sendable {
     /// for a Gaussian error (4 was exceeded once, at 4.3, in the tests' 1,800 pairs at d = 768).
     static let confidence: Float = 5
 
-    let path: String
-    let count: Int
-    let dimension: Int
-    let setID: Int64
-    let revision: Int64
+    public let path: String
+    public let count: Int
+    public let dimension: Int
+    public let setID: Int64
+    public let revision: Int64
     let layout: Layout
     let buffer: ByteBuffer
 
@@ -75,10 +75,10 @@ final class CaptionScanIndex: @unchecked Sendable {
     }
 
     /// Bytes read by one scan (codes and factors).
-    var scanBytes: Int { count * (layout.codeBytes + 16) }
+    public var scanBytes: Int { count * (layout.codeBytes + 16) }
 
     /// Opens an index file; nil when missing or for another set / revision; throws when damaged.
-    init?(path: String, setID: Int64, revision: Int64) throws {
+    public init?(path: String, setID: Int64, revision: Int64) throws {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let buffer: ByteBuffer
         do { buffer = try MappedFile.map(path: path) } catch { throw CaptionError.scanIndex(path: path, reason: error.localizedDescription) }
@@ -125,10 +125,10 @@ final class CaptionScanIndex: @unchecked Sendable {
 
     private var base: UnsafeRawPointer { buffer.baseAddress! }  // non-nil: the file is at least a header long
 
-    func id(at row: Int) -> Int64 { Int64(littleEndian: base.loadUnaligned(fromByteOffset: layout.ids + 8 * row, as: Int64.self)) }
+    public func id(at row: Int) -> Int64 { Int64(littleEndian: base.loadUnaligned(fromByteOffset: layout.ids + 8 * row, as: Int64.self)) }
 
     /// The stored fp16 embedding of `row` (`dimension` values, little-endian bits).
-    func embeddingBits(at row: Int) -> UnsafeRawPointer { base + layout.rows + 2 * dimension * row }
+    public func embeddingBits(at row: Int) -> UnsafeRawPointer { base + layout.rows + 2 * dimension * row }
 
     var rotation: UnsafePointer<Float> { (base + layout.rotation).assumingMemoryBound(to: Float.self) }
     var centroid: UnsafePointer<Float> { (base + layout.centroid).assumingMemoryBound(to: Float.self) }

@@ -1,12 +1,13 @@
 import Foundation
+import Tensors
 
 /// How caption embeddings are stored: L2-normalised, then fp16 little-endian (`dimension` values,
 /// `2 × dimension` bytes), so that cosine similarity is a dot product.
-enum CaptionEmbedding {
-    enum Problem: Error { case nonFinite, zeroNorm }
+public enum CaptionEmbedding {
+    public enum Problem: Error { case nonFinite, zeroNorm }
 
     /// ‖x‖₂ in Float64, or a problem when a value is not finite or the norm is zero.
-    static func norm(_ values: UnsafeBufferPointer<Float>) throws(Problem) -> Double {
+    public static func norm(_ values: UnsafeBufferPointer<Float>) throws(Problem) -> Double {
         var sum = 0.0
         for v in values {
             guard v.isFinite else { throw .nonFinite }
@@ -18,7 +19,7 @@ enum CaptionEmbedding {
     }
 
     /// `values / ‖values‖` as fp16 bytes.
-    static func encode(_ values: UnsafeBufferPointer<Float>) throws(Problem) -> Data {
+    public static func encode(_ values: UnsafeBufferPointer<Float>) throws(Problem) -> Data {
         let scale = 1 / (try norm(values))
         var data = Data(count: values.count * 2)
         data.withUnsafeMutableBytes { raw in
@@ -30,14 +31,14 @@ enum CaptionEmbedding {
     }
 
     /// The stored fp16 bytes as Float32 values.
-    static func decode(_ data: Data) -> [Float] {
+    public static func decode(_ data: Data) -> [Float] {
         data.withUnsafeBytes { raw in
             (0..<(raw.count / 2)).map { HalfPrecision.float(fromFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) }
         }
     }
 
     /// `values / ‖values‖` in Float32 (queries).
-    static func normalized(_ values: [Float]) throws(Problem) -> [Float] {
+    public static func normalized(_ values: [Float]) throws(Problem) -> [Float] {
         let n = try values.withUnsafeBufferPointer { buffer throws(Problem) in try norm(buffer) }
         return values.map { Float(Double($0) / n) }
     }

@@ -5,9 +5,9 @@ import Foundation
 /// embeddings. See `CaptionScanIndex` for the estimator and its bound.
 extension CaptionScanIndex {
     /// A caption kept for re-ranking, with the upper bound of its similarity.
-    struct Candidate: Sendable {
-        var row: Int
-        var upper: Float
+    public struct Candidate: Sendable {
+        public var row: Int
+        public var upper: Float
     }
 
     /// The per-query quantities of the estimator: `u = P(q − c)` spread into a lookup table of
@@ -88,7 +88,7 @@ extension CaptionScanIndex {
     /// for every row (its lower bounds set the bar, and so do the exact similarities of the rows with
     /// the best of them), then the RaBitQ bounds of the rows whose sign-filter upper bound reaches
     /// the bar (raising it).
-    func candidates(query: [Float], threshold: Float, limit: Int, threads: Int) -> [Candidate] {
+    public func candidates(query: [Float], threshold: Float, limit: Int, threads: Int) -> [Candidate] {
         guard count > 0, query.count == dimension, limit > 0 else { return [] }
         let codeBytes = layout.codeBytes, words = codeBytes / 8
         let prepared = prepare(query: query)
@@ -204,7 +204,7 @@ extension CaptionScanIndex {
     }
 
     /// Exact cosine similarities (Float32 sums over the fp16 rows) of `rows` with unit `query`.
-    func exactSimilarities(query: [Float], rows: [Int], threads: Int) -> [Float] {
+    public func exactSimilarities(query: [Float], rows: [Int], threads: Int) -> [Float] {
         var sims = [Float](repeating: 0, count: rows.count)
         let d = dimension, parts = max(1, min(threads, rows.count / 2048 + 1))
         query.withUnsafeBufferPointer { q in

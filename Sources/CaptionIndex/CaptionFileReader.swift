@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// One caption read from an import file, with its optional image URL and local path.
 public struct CaptionRecord: Sendable, Equatable {

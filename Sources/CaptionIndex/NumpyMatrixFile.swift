@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A 2-D NumPy `.npy` file of float16 or float32 rows (the layout of LAION's `text_emb_*.npy`),
 /// memory-mapped and read row by row so that multi-GB files stream with flat memory.
