@@ -17,7 +17,12 @@ public enum CaptionError: Error, LocalizedError, Equatable {
     case unknownEncoder(String)
     case encoderExists(String)
     case invalidEncoder(path: String, reason: String)
-    case noEncoder(String)
+    /// No registered encoder fits (of this projection width, when given).
+    case noEncoder(projectionDim: Int?)
+    /// Several registered encoders fit; one must be named.
+    case ambiguousEncoder([String])
+    /// A text encoder that exists but cannot embed (which, why).
+    case encoderUnusable(name: String, reason: String)
     case unknownRegset(String)
     case regsetExists(String)
     case emptyRegset(String)
@@ -39,11 +44,13 @@ public enum CaptionError: Error, LocalizedError, Equatable {
             "\(path): embeddings have dimension \(dimension), expected \(expected) (\(reason))"
         case .nonFiniteEmbedding(let path, let row): "\(path): embedding row \(row) has a non-finite value"
         case .zeroEmbedding(let path, let row): "\(path): embedding row \(row) has zero norm"
-        case .unknownSet(let name): "unknown caption set '\(name)' (import captions with `concepts captions import FILE --set \(name)`)"
-        case .unknownEncoder(let name): "unknown encoder '\(name)' (register one with `concepts encoder add \(name) PATH`)"
+        case .unknownSet(let name): "unknown caption set '\(name)'"
+        case .unknownEncoder(let name): "unknown encoder '\(name)'"
         case .encoderExists(let name): "an encoder named '\(name)' already exists"
         case .invalidEncoder(let path, let reason): "\(path): not a usable CLIP text model with projection: \(reason)"
-        case .noEncoder(let reason): "no text encoder to use: \(reason)"
+        case .noEncoder(let width): "no text encoder to use: none registered\(width.map { " with projection size \($0)" } ?? "")"
+        case .encoderUnusable(let name, let reason): "no text encoder to use: \(name): \(reason)"
+        case .ambiguousEncoder(let names): "no text encoder to use: several are registered (\(names.joined(separator: ", "))): name one"
         case .unknownRegset(let name): "unknown regularization set '\(name)' (see `concepts regset list`)"
         case .regsetExists(let name): "a regularization set named '\(name)' already exists"
         case .emptyRegset(let reason): "the regularization set would be empty: \(reason)"

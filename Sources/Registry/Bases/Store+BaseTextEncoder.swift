@@ -22,7 +22,7 @@ extension Store {
             let files = try Row.fetchAll(db, sql: "SELECT path, blob FROM base_file WHERE base_id = ? AND (path LIKE 'tokenizer/%' OR path = 'text_encoder/config.json')", arguments: [id])
             return (id, tensors, files)
         }
-        func fail(_ reason: String) -> CaptionError { .noEncoder("base '\(name)': \(reason)") }
+        func fail(_ reason: String) -> CaptionError { .encoderUnusable(name: "base '\(name)'", reason: reason) }
         guard !tensorRows.isEmpty else { throw fail("no text encoder tensors were stored") }
         let tensorNames = Set(tensorRows.map { $0["name"] as String })
         let configData = try baseFile(baseID: baseID, path: "text_encoder/config.json")

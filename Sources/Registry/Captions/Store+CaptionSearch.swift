@@ -37,8 +37,8 @@ extension Store {
     /// search over 1M with recall@200 = 1, its clustered set 20 ms.
     public func searchCaptions(vector: [Float], set: String, threshold: Float = Store.defaultCaptionThreshold,
                                limit: Int = Store.defaultCaptionLimit) throws -> [CaptionMatch] {
-        guard limit > 0 else { throw CaptionError.invalidArgument("--limit must be positive") }
-        guard threshold.isFinite, threshold <= 1.0001 else { throw CaptionError.invalidArgument("--threshold must be a number ≤ 1") }
+        guard limit > 0 else { throw CaptionError.invalidArgument("the result limit must be positive, is \(limit)") }
+        guard threshold.isFinite, threshold <= 1.0001 else { throw CaptionError.invalidArgument("the similarity threshold must be a number ≤ 1, is \(threshold)") }
         let info = try database.read { db in
             try Row.fetchOne(db, sql: "SELECT id, dimension, revision FROM caption_set WHERE name = ?", arguments: [set])
         }
@@ -91,7 +91,7 @@ extension Store {
         let name = try encoder ?? (row["encoder"] as String?) ?? defaultCaptionEncoderName(forDimension: row["dimension"])
         let loaded = try loadCaptionEncoder(named: name)
         let start = DispatchTime.now().uptimeNanoseconds
-        guard let vector = try loaded.embed([text]).first else { throw CaptionError.noEncoder("encoder '\(name)' returned nothing") }
+        guard let vector = try loaded.embed([text]).first else { throw CaptionError.encoderUnusable(name: "encoder '\(name)'", reason: "returned nothing") }
         let encoded = DispatchTime.now().uptimeNanoseconds
         let results = try searchCaptions(vector: vector, set: setName, threshold: threshold, limit: limit)
         let done = DispatchTime.now().uptimeNanoseconds
