@@ -148,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "concepts",
             dependencies: [
-                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "Generation",
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "Sampling", "Generation",
                 "RegistryServer", "RegistryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
