@@ -1,3 +1,4 @@
+@testable import CaptionIndex
 import Foundation
 import Testing
 @testable import Registry

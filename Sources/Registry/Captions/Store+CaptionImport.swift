@@ -1,3 +1,4 @@
+import CaptionIndex
 import Foundation
 
 /// One batch of an import: the records and the fp16 embeddings of those that have one.
@@ -148,7 +149,7 @@ extension Store {
                     path: captionIndexPath(setID: setID, revision: revision + 1), setID: setID, revision: revision + 1, dimension: dimension)
                 func dropIndex() { index?.discard(); index = nil }
                 if let writer = index {
-                    do { try CaptionScanIndex.appendCatalogRows(setID: setID, connection: connection, to: writer) } catch { dropIndex() }
+                    do { try Self.catalogCaptionRows(setID: setID, connection: connection, indexPath: writer.path) { try writer.append(id: $0, data: $1) } } catch { dropIndex() }
                 }
                 // SQLite: full-text indexing in batches of the inserted captions (`CaptionFullTextBatch`)
                 // instead of the per-row trigger, which is dropped and re-created, as it was, inside this

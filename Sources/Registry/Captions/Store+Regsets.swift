@@ -1,3 +1,5 @@
+import CaptionIndex
+import CustomDiffusion
 import Foundation
 
 /// `regset export` result: the files written and how many images are present locally.
@@ -22,7 +24,7 @@ extension Store {
     /// caption set `set` (best similarity first), and Σ for the base's text encoder.
     public func createRegset(name: String, base: String, queries: [String], set: String? = nil, encoder: String? = nil,
                              threshold: Float = Store.defaultCaptionThreshold, limit: Int = Store.defaultCaptionLimit) throws -> RegsetCreateResult {
-        guard !queries.isEmpty else { throw CaptionError.invalidArgument("give at least one --query") }
+        guard !queries.isEmpty else { throw CaptionError.invalidArgument("a retrieved regularization set needs at least one query") }
         var best: [Int64: CaptionMatch] = [:]
         for query in queries {
             for match in try searchCaptions(text: query, set: set, encoder: encoder, threshold: threshold, limit: limit).results

@@ -5,12 +5,8 @@ import TextEncoder
 /// A version's merge keys (DESIGN.md §1, "computed once, when concept n is registered"): its target
 /// features `Cn` and, per layer, `Cn W′nᵀ` (from the weights as stored, so the merge honours what
 /// export produces) and `Cn W0ᵀ`.
-struct MergeKeys {
-    var features: Matrix<Float>
-    var prefixKeys: [String]
-    var rowTokens: [Int]
-    var layers: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)]
-}
+/// The method's type (`ConceptTargets`), kept per version in `merge_key` / `merge_key_layer`.
+typealias MergeKeys = ConceptTargets
 
 extension Store {
     /// Computes and stores the merge keys of a version (no-op when present). Needs the base's text
@@ -36,11 +32,9 @@ extension Store {
             tokens: zip(categories, embeddings).map { (category: $0, embedding: $1.embedding) },
             kind: kind, tokenizer: tokenizer, model: model)
         let layers = try known ?? exportLayers(baseID: baseID, deltas: deltas(versionID: versionID))
-        var values: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
+        var values: [LayerKey: ConceptTargets.LayerValues] = [:]
         for layer in layers {
-            let finetuned = try layer.delta.applied(to: layer.base)
-            values[layer.key] = (Matrix.matmul(targets.features, finetuned, transposeB: true),
-                                 Matrix.matmul(targets.features, layer.base, transposeB: true))
+            values[layer.key] = targets.layerValues(finetuned: try layer.delta.applied(to: layer.base), base: layer.base)
         }
         let keys = MergeKeys(features: targets.features, prefixKeys: targets.prefixKeys, rowTokens: targets.rowTokens, layers: values)
         try storeMergeKeys(keys, versionID: versionID)
@@ -82,13 +76,13 @@ extension Store {
         }
         guard let (head, layerRecords) = records else { return nil }
         let s = head.rows
-        var layers: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
+        var layers: [LayerKey: ConceptTargets.LayerValues] = [:]
         for row in layerRecords {
             guard let projection = Projection(rawValue: row.projection) else {
                 throw RegistryError.malformedRow(table: "merge_key_layer", reason: "version \(versionID) layer \(row.layer) has projection '\(row.projection)'")
             }
-            layers[LayerKey(layer: row.layer, projection: projection)] = (try matrix(blob: row.targetBlob, rows: s, cols: row.outFeatures),
-                                                                         try matrix(blob: row.baseBlob, rows: s, cols: row.outFeatures))
+            layers[LayerKey(layer: row.layer, projection: projection)] = .init(target: try matrix(blob: row.targetBlob, rows: s, cols: row.outFeatures),
+                                                                              base: try matrix(blob: row.baseBlob, rows: s, cols: row.outFeatures))
         }
         let decoder = JSONDecoder()
         return MergeKeys(features: try matrix(blob: head.featuresBlob, rows: s, cols: head.dimension),

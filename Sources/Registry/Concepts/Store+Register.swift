@@ -50,7 +50,7 @@ extension Store {
         if let implausible, !request.force {
             let suggestion = try Self.suggestBase(for: checkpoint, excluding: baseID, store: store)
             throw RegistryError.implausibleDelta(layer: implausible.layer, ratio: implausible.ratio, limit: Self.plausibleDeltaRatio,
-                                                 suggestion: suggestion.map { " (it fits base '\($0)': try --base \($0))" } ?? "")
+                                                 fittingBase: suggestion)
         }
         checkpoint.weights = [:]
 
@@ -139,7 +139,7 @@ extension Store {
         let names = checkpoint.tokens.map(\.name)
         guard request.categories.count == names.count else {
             throw RegistryError.invalidConcept(path: request.path.path, reason:
-                "\(names.count) token(s) (\(names.joined(separator: ", "))) need \(names.count) --category value(s), one per token in order; got \(request.categories.count)")
+                "\(names.count) token(s) (\(names.joined(separator: ", "))) need \(names.count) categories, one per token in order; got \(request.categories.count)")
         }
         for tag in request.tags {
             try ConceptReference.validate(name: tag, kind: "alias")
