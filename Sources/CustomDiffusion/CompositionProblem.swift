@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The constrained merge of several concepts, set up (paper §3.2, Eq. 4; DESIGN: docs/METHOD.md §3):
 /// the target features `C` of all concepts stacked (s × d, Float64) with, per layer, the right-hand

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The closed-form multi-concept merge (paper §3.2, DESIGN.md §1):
 ///
@@ -32,7 +33,7 @@ public enum CompositionSolver {
     /// The solve's shared factors and diagnostics.
     public struct Solution: Sendable {
         /// `W − W0 = up · down` per layer (up: h × s, down: s × d with orthonormal rows spanning D's), Float32 as exported.
-        public let updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)]
+        public let updates: [LayerKey: LowRankUpdate]
         /// Every layer's `up` stacked (Σh × s, layers in ascending `LayerKey` order as in `LayerDifferences`).
         public let stackedUp: Matrix<Float>
         /// The shared `down` factor in Float64 (s × d, orthonormal rows spanning `D = C Σ⁻¹`'s).
@@ -112,11 +113,11 @@ public enum CompositionSolver {
         // up = (Vᵀ − W0 Cᵀ) G for every layer in one product (Σh × s); layer n's rows are its columns of `differences`.
         let stacked = Matrix.matmul(differences.values, g, transposeA: true).asFloat
         let downFloat = down.asFloat
-        var updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)] = [:]
+        var updates: [LayerKey: LowRankUpdate] = [:]
         updates.reserveCapacity(differences.keys.count)
         for (n, key) in differences.keys.enumerated() {
             let rows = differences.columns(ofLayer: n)
-            updates[key] = (Matrix(rows: rows.count, cols: s, storage: Array(stacked.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])), downFloat)
+            updates[key] = LowRankUpdate(up: Matrix(rows: rows.count, cols: s, storage: Array(stacked.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])), down: downFloat)
         }
         return Solution(updates: updates, stackedUp: stacked, down: down, driftMetric: metric, reciprocalConditionE: eFactor.reciprocalCondition)
     }

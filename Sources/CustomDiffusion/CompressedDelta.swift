@@ -1,3 +1,4 @@
+import Tensors
 /// A layer's stored `ΔW` (`h × d`): dense, or factors `up` (`h × r`) · `down` (`r × d`), as tensors
 /// ready for a blob store, with the rank and the relative error measured on what is stored.
 public struct CompressedDelta: Sendable {

@@ -1,5 +1,6 @@
 import TensorFormats
 import Foundation
+import Tensors
 
 extension ConceptCheckpoint {
     /// Weight files of a diffusers training output folder, in order of preference.

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The output of one Custom Diffusion fine-tune, whatever file layout it came in (DESIGN.md §5):
 /// per layer either the full fine-tuned weight `W′` or a low-rank delta `ΔW = up·down`, and the

@@ -2,6 +2,7 @@ import Foundation
 import TensorFormats
 #if canImport(Glibc)
 import Glibc
+import Tensors
 #endif
 
 /// The file formats a stored concept (or composition) is exported to (CLI.md "Export formats").

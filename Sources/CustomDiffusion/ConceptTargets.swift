@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// One concept version's inputs to the merge, computed once when it is registered (paper §3.2: "we
 /// compute the target features and values of each concept once"): its target features `Cn` with

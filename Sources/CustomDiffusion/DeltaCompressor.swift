@@ -1,3 +1,4 @@
+import Tensors
 /// Compresses one layer's `ΔW = W′ − W0` (`h × d`) by a `CompressionPolicy` (paper appendix B).
 ///
 /// Notation: `ΔW = U·diag(σ)·Vᵀ`, σ descending; `ΔW_r` its rank-`r` truncation;

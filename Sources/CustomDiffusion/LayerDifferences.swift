@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Every layer's right-hand side of the merge, side by side: row `i` holds `C W′ᵀ − C W0ᵀ` of target
 /// row `i` for each K/V weight in ascending `LayerKey` order (`s × Σh`, Float64). That difference,

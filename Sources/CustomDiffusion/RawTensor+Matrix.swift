@@ -1,3 +1,4 @@
+import Tensors
 extension Matrix where Scalar == Float {
     /// A 2-D floating-point tensor as a Float32 matrix (fp16/bf16 widened exactly, F64 rounded).
     /// A 1-D tensor becomes one row. `nil` for other ranks or non-float dtypes.

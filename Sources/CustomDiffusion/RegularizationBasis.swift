@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The regularization Gram matrix `Σ = Cregᵀ Creg` (d × d, DESIGN.md §1), decomposed once per base ×
 /// regularization set so that every composition on that base reuses it.

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import TextEncoder
 
 /// Text features of regularization captions and their Gram matrix (DESIGN.md §1).

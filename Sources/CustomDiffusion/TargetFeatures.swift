@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Tensors
 import TextEncoder
 
 /// Target features of a concept's tokens (DESIGN.md §1): for token `T` of category `c` the prompts

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// The leading singular triplets of a Float32 matrix `A` (`h × d`): `A ≈ U·diag(σ)·Vᵀ`, `U` `h × l`,
 /// `Vᵀ` `l × d`, σ descending — computed exactly (LAPACK `dgesdd` in Float64) for small matrices, or

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// CompVis single-file names (`model.diffusion_model.*` for the UNet, `first_stage_model.*` for the VAE) mapped to
 /// diffusers names, as data: a table of block prefixes (the rules of diffusers'

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Tensors
 
 /// A weight as the model keeps it in memory: Float32, or IEEE fp16 when the file holds fp16 (an SD 1.x UNet is
 /// 1.7 GB in fp16, 3.4 GB in Float32). fp16 tensors are not copied: they stay in the (memory-mapped) file buffer

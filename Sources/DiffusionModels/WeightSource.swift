@@ -1,5 +1,6 @@
 import Foundation
 import TensorFormats
+import Tensors
 
 /// Where a model's tensors come from, by name (diffusers names for `UNet2DConditionModel` and
 /// `AutoencoderKLDecoder`).

@@ -28,8 +28,6 @@ public enum RegistryError: Error, LocalizedError, Equatable {
     case missingLayer(owner: String, layer: String)
     /// A blob whose size does not match the shape the catalog records for it.
     case blobSizeMismatch(sha256: String, bytes: Int, expected: Int)
-    /// A text encoder or token embedding that does not fit the base it is used with.
-    case incompatibleTextEncoder(String)
     /// A background task (e.g. loading the text encoder) ended without a result.
     case backgroundTaskLost
     case incompatibleConcepts(String)
@@ -59,7 +57,6 @@ public enum RegistryError: Error, LocalizedError, Equatable {
         case .missingBaseTensor(let baseID, let component, let name): "base \(baseID) has no \(component) tensor \(name)"
         case .missingLayer(let owner, let layer): "\(owner) has no stored layer \(layer)"
         case .blobSizeMismatch(let sha, let bytes, let expected): "blob \(sha) has \(bytes) bytes, expected \(expected); run `concepts verify`"
-        case .incompatibleTextEncoder(let reason): "text encoder: \(reason)"
         case .backgroundTaskLost: "a background task ended without a result"
         case .incompatibleConcepts(let reason): "cannot compose: \(reason)"
         case .unknownComposition(let id): "no composition '\(id)' was recorded (`concepts compose` prints its composition_id)"

@@ -81,7 +81,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .unknownBase, .unknownConcept, .unknownVersion, .unknownAlias, .unknownComposition: .notFound(message)
         case .invalidReference, .invalidName: .badRequest(message)
         case .baseExists: .conflict(message)
-        case .invalidBase, .invalidConcept, .implausibleDelta, .wrongBase, .incompatibleConcepts, .incompatibleTextEncoder: .unprocessable(message)
+        case .invalidBase, .invalidConcept, .implausibleDelta, .wrongBase, .incompatibleConcepts: .unprocessable(message)
         case .io, .compression, .missingBlob, .corruptBlob, .malformedRow, .unknownVersionID, .missingBaseTensor, .missingLayer,
              .blobSizeMismatch, .backgroundTaskLost:
             APIError(.internalServerError, "internal", message)

@@ -1,3 +1,4 @@
+import Tensors
 /// The values an allow-listed torch checkpoint can hold after unpickling: plain Python data and
 /// tensors. Nothing else can be represented, so nothing else can be produced by a file.
 public indirect enum PickleValue: Sendable {

@@ -1,3 +1,4 @@
+import Tensors
 /// Serialises a `PickleValue` as the protocol-2 pickle `torch.save` writes (CPython
 /// `Lib/pickle.py` opcodes), with every tensor as a persistent id
 /// `('storage', torch.<T>Storage, key, 'cpu', numel)` rebuilt by

@@ -1,3 +1,4 @@
+import Tensors
 /// The validated header of a safetensors file.
 ///
 /// Format (huggingface/safetensors `README.md`):

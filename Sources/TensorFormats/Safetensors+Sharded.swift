@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Sharded checkpoints in the Hugging Face layout (`transformers`/`huggingface_hub`
 /// `save_torch_state_dict`): an index `model.safetensors.index.json`

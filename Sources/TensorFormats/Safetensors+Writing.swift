@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Tensors
 #endif
 
 /// Writing safetensors files byte-identical to the Rust crate's (`safetensors::serialize`, which

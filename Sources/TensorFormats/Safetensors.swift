@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Tensors
 #endif
 
 /// Reading and writing the safetensors format (huggingface/safetensors, `README.md` "Format"):

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Why a safetensors file, a sharded index or a write was refused. Every case names the file
 /// (`path`: the path given, or the `source` name of an in-memory file) and, where one is involved,

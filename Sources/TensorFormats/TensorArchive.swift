@@ -1,3 +1,4 @@
+import Tensors
 /// The tensors of one file (or of a sharded set read as one), in file order, with the file's
 /// string metadata (safetensors `__metadata__`; empty for torch checkpoints).
 public struct TensorArchive: Sendable {

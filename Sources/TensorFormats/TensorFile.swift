@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Reads any tensor file by its content:
 /// - a zip archive (`PK\u{3}\u{4}`) → a torch checkpoint (`TorchCheckpoint`), tensors flattened with

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// PyTorch checkpoints as `torch.save` writes them since 1.6 (`.pt`, `.pth`, `.bin`, `.ckpt`):
 /// a zip archive of stored entries

@@ -1,3 +1,4 @@
+import Tensors
 /// One torch storage (`<archive>/data/<key>`): a flat run of `elementCount` elements of `dtype`.
 struct TorchStorage: Sendable {
     var key: String

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A restricted unpickler for torch checkpoints' `data.pkl`: a pickle virtual machine that only
 /// builds plain data and tensors (CPython `Lib/pickle.py` `_Unpickler` semantics, protocol ≤ 2).

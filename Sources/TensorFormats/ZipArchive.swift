@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A read-only zip archive over a memory-mapped file, as torch checkpoints use it.
 ///

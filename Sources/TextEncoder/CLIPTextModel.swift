@@ -1,5 +1,6 @@
 import Foundation
 import TensorFormats
+import Tensors
 
 /// Which hidden state `CLIPTextModel.encode` returns (always passed through the final layer norm).
 public enum HiddenLayer: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import DiffusionModels
 import Foundation
+import Tensors
 import Testing
 
 /// Configuration decoding (HF keys, refusals by name) and typed errors for bad weights and inputs.

@@ -1,5 +1,6 @@
 import DiffusionModels
 import Foundation
+import Tensors
 import Testing
 
 /// The Swift UNet against diffusers 0.42 on the committed tiny SD-1-layout UNet (fixtures/sd-tiny/base/unet), goldens

@@ -1,5 +1,6 @@
 import DiffusionModels
 import Foundation
+import Tensors
 import Testing
 
 /// The Swift VAE decoder against diffusers 0.42 (fixtures/sd-tiny/base/vae, goldens from

@@ -1,5 +1,6 @@
 @testable import CaptionIndex
 import Foundation
+import Tensors
 import Testing
 @testable import Registry
 

@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 import TestSupport
 import Testing
 import TensorFormats

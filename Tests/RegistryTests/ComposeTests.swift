@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 import Testing
 import TensorFormats
 @testable import Registry

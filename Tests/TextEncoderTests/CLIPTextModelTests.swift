@@ -1,5 +1,6 @@
 import Foundation
 import TensorFormats
+import Tensors
 import Testing
 @testable import TextEncoder
 

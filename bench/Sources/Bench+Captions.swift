@@ -1,6 +1,7 @@
 import CaptionIndex
 import Foundation
 import Registry
+import Tensors
 
 /// `captions`: import and search of generated caption sets of 100k and 1M captions × 768 (CLIP ViT-L/14 width).
 ///

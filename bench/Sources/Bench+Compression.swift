@@ -1,6 +1,7 @@
 import CustomDiffusion
 import Foundation
 import TensorFormats
+import Tensors
 
 /// Suite `compression`: `DeltaCompressor` on the 32 K/V deltas of an SD1.x concept
 /// (h ∈ {320 ×10, 640 ×10, 1280 ×12} × d = 768), per policy: wall-clock seconds for all 32 (median of

@@ -2,6 +2,7 @@ import Foundation
 import TensorFormats
 #if canImport(Glibc)
 import Glibc
+import Tensors
 #endif
 
 /// Suite `safetensors`: reading a ~1 GB safetensors file (40 F32 tensors of 1280×5120, the size of

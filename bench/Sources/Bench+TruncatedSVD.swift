@@ -2,6 +2,7 @@ import CLAPACKE
 import CustomDiffusion
 import Foundation
 import TensorFormats
+import Tensors
 
 /// Suite `svd`: the truncated SVD behind `register`'s default policy (`error:0.05`), method against
 /// method, on the 32 K/V deltas of an SD1.x concept (`bench/out/sd1-concepts/dog-deltas.safetensors`

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Tensors
 
 /// A 2-D convolution as Stable Diffusion uses them: 3×3 with padding 1 at stride 1 or 2, or 1×1.
 ///

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Tensors
 
 /// A linear layer `y = x·Wᵀ + b` (PyTorch `nn.Linear`; also a 1×1 convolution read as [out, in]).
 struct Linear: @unchecked Sendable {

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Tensors
 
 /// `nn.GroupNorm(groups, channels, eps)` with its affine scale and shift, optionally followed by SiLU.
 struct GroupNorm: Sendable {

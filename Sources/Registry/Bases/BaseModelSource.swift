@@ -1,5 +1,6 @@
 import Foundation
 import TensorFormats
+import Tensors
 
 /// Where a base model's tensors and files come from (CLI.md "Base models"): a diffusers pipeline
 /// folder (`unet/`, `text_encoder/`, `vae/`, `tokenizer/`, …) or a CompVis single-file checkpoint.

@@ -1,6 +1,7 @@
 import Foundation
 import TensorFormats
 import CustomDiffusion
+import Tensors
 
 /// Result of `concepts base add` (CLI.md "Base models").
 public struct BaseAddResult: Codable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// A base model as `base list` / `base show` report it.
 public struct BaseInfo: Codable, Sendable {

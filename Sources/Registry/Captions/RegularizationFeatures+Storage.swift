@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 
 /// How the catalog keeps Σ (`regset_gram.gram`, and the digest that keys compositions).
 extension RegularizationFeatures {

@@ -1,6 +1,7 @@
 import CaptionIndex
 import Foundation
 import TensorFormats
+import Tensors
 import TextEncoder
 
 extension Store {

@@ -1,6 +1,7 @@
 import CaptionIndex
 import CustomDiffusion
 import Foundation
+import Tensors
 
 /// `regset export` result: the files written and how many images are present locally.
 public struct RegsetExportResult: Codable, Sendable, Equatable {

@@ -28,7 +28,7 @@ extension Store {
                                                versionIDs: resolved.map(\.versionID))
 
         var result: ComposeResult
-        var updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)]
+        var updates: [LayerKey: LowRankUpdate]
         var tokens: [ConceptCheckpoint.Token]
         if request.useCache, let cached = try loadComposition(id: compositionID) {
             (result, updates, tokens) = cached
@@ -49,7 +49,7 @@ extension Store {
     // MARK: Solve
 
     private func solveComposition(id: String, references: [String], versions: [ResolvedVersion], regset: String, prepared: ComposeBasis)
-        throws -> (ComposeResult, [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)], [ConceptCheckpoint.Token])
+        throws -> (ComposeResult, [LayerKey: LowRankUpdate], [ConceptCheckpoint.Token])
     {
         // Merge keys (computed now for versions registered before they existed; the encoder is loaded once).
         var encoder: (tokenizer: CLIPTokenizer, model: CLIPTextModel)?

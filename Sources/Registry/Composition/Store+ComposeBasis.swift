@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 
 /// Everything a composition needs that depends only on (base, regularization set): Σ, its
 /// eigendecomposition (with the rank decision) and the drift denominators ‖W0 Cregᵀ‖²_F per layer.

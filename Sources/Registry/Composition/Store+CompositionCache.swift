@@ -4,7 +4,7 @@ import Foundation
 extension Store {
     /// Records a composition: its per-layer factors and tokens as blobs, its report as JSON
     /// (replacing an earlier record of the same key, should one appear concurrently).
-    func storeComposition(_ result: ComposeResult, updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)],
+    func storeComposition(_ result: ComposeResult, updates: [LayerKey: LowRankUpdate],
                           tokens: [ConceptCheckpoint.Token], baseID: Int64, versions: [ResolvedVersion]) throws {
         let lock = try StoreLock(store: root, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
@@ -55,7 +55,7 @@ extension Store {
 
     /// A recorded composition, or nil.
     func loadComposition(id: String) throws
-        -> (ComposeResult, [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)], [ConceptCheckpoint.Token])?
+        -> (ComposeResult, [LayerKey: LowRankUpdate], [ConceptCheckpoint.Token])?
     {
         let records = try catalog.read { connection -> (String, [CompositionLayerRecord], [CompositionTokenRecord])? in
             guard let report = try connection.fetchValue("SELECT report FROM composition WHERE id = ?", [id], as: String.self) else { return nil }
@@ -69,13 +69,13 @@ extension Store {
         }
         guard let (reportJSON, layerRecords, tokenRecords) = records else { return nil }
         let result = try JSONDecoder().decode(ComposeResult.self, from: Data(reportJSON.utf8))
-        var updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)] = [:]
+        var updates: [LayerKey: LowRankUpdate] = [:]
         for row in layerRecords {
             guard let projection = Projection(rawValue: row.projection), let h = row.outFeatures, let d = row.inFeatures else {
                 throw RegistryError.malformedRow(table: "composition_layer", reason: "composition \(id) layer \(row.layer) has projection '\(row.projection)'")
             }
-            updates[LayerKey(layer: row.layer, projection: projection)] = (try matrix(blob: row.upBlob, rows: h, cols: row.rank),
-                                                                          try matrix(blob: row.downBlob, rows: row.rank, cols: d))
+            updates[LayerKey(layer: row.layer, projection: projection)] = LowRankUpdate(up: try matrix(blob: row.upBlob, rows: h, cols: row.rank),
+                                                                                       down: try matrix(blob: row.downBlob, rows: row.rank, cols: d))
         }
         let tokens = try tokenRecords.map { record in
             ConceptCheckpoint.Token(name: record.token, embedding: try values(Float.self, blob: record.embeddingBlob, count: nil))
@@ -85,7 +85,7 @@ extension Store {
 
     /// Writes a composition: full `W′ = W0 + up·down` for the diffusers/CompVis/adobe layouts, the
     /// exact rank-s update for LoRA, plus every (renamed) token's embedding.
-    func exportComposition(baseID: Int64, updates: [LayerKey: (up: Matrix<Float>, down: Matrix<Float>)],
+    func exportComposition(baseID: Int64, updates: [LayerKey: LowRankUpdate],
                            tokens: [ConceptCheckpoint.Token], format: ExportFormat, to directory: URL) throws -> ExportResult {
         // The LoRA layout holds only the update: W0 is not read for it.
         let layers = try exportLayers(baseID: baseID, readingBase: format != .lora) { layer, key in

@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 
 extension Store {
     /// A recorded composition (`compose` printed its `composition_id`) written again in `format` to `directory`,

@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 import TextEncoder
 
 /// A version's merge keys (DESIGN.md §1, "computed once, when concept n is registered"): its target

@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 
 /// The JSON result of `export` (and of the files part of `compose`).
 public struct ExportResult: Codable, Sendable {

@@ -1,6 +1,7 @@
 import CustomDiffusion
 import Foundation
 import TensorFormats
+import Tensors
 
 /// `concepts register` (`Store.register`): reads a Custom Diffusion output, checks it against the base, stores
 /// ΔW = W′ − W0 per layer compressed by the chosen policy, and records an immutable new version.

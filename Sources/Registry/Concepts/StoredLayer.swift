@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import Tensors
 
 /// One layer's compressed ΔW as blobs (DESIGN.md §3): dense → one blob; factors → `up`, `down`;
 /// lossless patches → indices and values. Reads back into a `CompressedDelta`.

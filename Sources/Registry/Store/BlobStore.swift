@@ -3,6 +3,7 @@ import CZstd
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Tensors
 #endif
 
 /// Content-addressed blobs (DESIGN.md §3): each blob is named by the SHA-256 of its

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 extension Store {
     /// A blob of little-endian fixed-width values (F32 factors, features and embeddings; F64

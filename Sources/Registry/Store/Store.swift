@@ -26,7 +26,11 @@ public final class Store: @unchecked Sendable {
     /// A store over any catalog and blob storage (PostgreSQL, S3, …); `root` is the local directory
     /// for per-host caches and the store lock. Applies the catalog's pending migrations.
     public init(root: URL, catalog: any Catalog, blobs: BlobStore) throws {
-        try Self.createDirectories(root)
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw RegistryError.io(path: root.path, reason: "cannot create the store's local directory: \(error.localizedDescription)")
+        }
         self.root = root
         self.catalog = catalog
         self.blobs = blobs
