@@ -67,7 +67,7 @@ extension Store {
         return try catalog.read { connection -> [CaptionMatch]? in
             var matches: [CaptionMatch] = []
             for hit in scored {
-                guard let row = try connection.fetchOne(StoredCaptionRecord.self, "SELECT * FROM caption WHERE id = ?", [hit.id]),
+                guard let row = try connection.fetchOne(StoredCaptionRecord.self, "SELECT id, set_id, caption, url, path, embedding FROM caption WHERE id = ?", [hit.id]),
                       let stored = row.embedding else { return nil }
                 let same = stored.count == 2 * index.dimension && stored.withUnsafeBytes { raw in
                     memcmp(raw.baseAddress!, index.embeddingBits(at: hit.row), 2 * index.dimension) == 0
