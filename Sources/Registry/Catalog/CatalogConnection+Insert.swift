@@ -21,6 +21,12 @@ extension CatalogConnection {
     static func insertStatement<T: Encodable>(_ record: T, into table: String, _ conflict: String) throws -> (String, [CatalogValue]) {
         let encoder = CatalogRowEncoder()
         try record.encode(to: encoder)
+        if let problem = encoder.storage.problem {
+            throw CatalogError.typeMismatch(column: problem, expected: "one value per column", found: .null)
+        }
+        guard !encoder.storage.columns.isEmpty else {
+            throw CatalogError.typeMismatch(column: table, expected: "a record with at least one column", found: .null)
+        }
         let columns = encoder.storage.columns
         let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
         var sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
@@ -33,6 +39,8 @@ private final class CatalogRowEncoder: Encoder {
     final class Storage {
         var columns: [String] = []
         var values: [CatalogValue] = []
+        /// The first property that is not a single column value (an array or nested record).
+        var problem: String?
     }
     let storage = Storage()
     var codingPath: [any CodingKey] { [] }
@@ -41,8 +49,11 @@ private final class CatalogRowEncoder: Encoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         KeyedEncodingContainer(Container<Key>(storage: storage))
     }
-    func unkeyedContainer() -> any UnkeyedEncodingContainer { preconditionFailure("catalog records are keyed by column") }
-    func singleValueContainer() -> any SingleValueEncodingContainer { preconditionFailure("catalog records are keyed by column") }
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { Unsupported(storage: storage, name: "(record)") }
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        storage.problem = storage.problem ?? "(record)"
+        return ValueEncoder()
+    }
 
     struct Container<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let storage: Storage
@@ -56,6 +67,7 @@ private final class CatalogRowEncoder: Encoder {
             } else {
                 let single = ValueEncoder()
                 try value.encode(to: single)
+                if single.unsupported { storage.problem = storage.problem ?? key.stringValue }
                 append(single.value ?? .null, key)
             }
         }
@@ -66,11 +78,32 @@ private final class CatalogRowEncoder: Encoder {
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-            preconditionFailure("catalog records have no nested records")
+            storage.problem = storage.problem ?? key.stringValue
+            return KeyedEncodingContainer(Container<NestedKey>(storage: Storage()))
         }
-        func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { preconditionFailure("catalog records have no arrays") }
+        func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { Unsupported(storage: storage, name: key.stringValue) }
         func superEncoder() -> any Encoder { CatalogRowEncoder() }
         func superEncoder(forKey key: Key) -> any Encoder { CatalogRowEncoder() }
+    }
+
+    /// Arrays have no column: using one records the problem, which `insert` reports.
+    struct Unsupported: UnkeyedEncodingContainer {
+        let storage: Storage
+        let name: String
+        var codingPath: [any CodingKey] { [] }
+        var count: Int { 0 }
+        init(storage: Storage, name: String) {
+            self.storage = storage
+            self.name = name
+            storage.problem = storage.problem ?? name
+        }
+        mutating func encodeNil() throws {}
+        mutating func encode<T: Encodable>(_ value: T) throws {}
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+            KeyedEncodingContainer(Container<NestedKey>(storage: Storage()))
+        }
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { Unsupported(storage: storage, name: name) }
+        mutating func superEncoder() -> any Encoder { CatalogRowEncoder() }
     }
 }
 
@@ -80,8 +113,17 @@ private final class ValueEncoder: Encoder, SingleValueEncodingContainer {
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> { preconditionFailure("a column holds one value") }
-    func unkeyedContainer() -> any UnkeyedEncodingContainer { preconditionFailure("a column holds one value") }
+    /// Set when the value is not a single column value (a nested record or an array).
+    var unsupported = false
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        unsupported = true
+        return KeyedEncodingContainer(CatalogRowEncoder.Container<Key>(storage: CatalogRowEncoder.Storage()))
+    }
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        unsupported = true
+        return CatalogRowEncoder.Unsupported(storage: CatalogRowEncoder.Storage(), name: "")
+    }
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
 
     func encodeNil() throws { value = .null }
