@@ -69,7 +69,6 @@ private struct CatalogRowDecoder: Decoder {
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             let column = catalogColumnName(key.stringValue)
             if let convertible = T.self as? any CatalogValueConvertible.Type {
-                // swiftlint:disable:next force_cast
                 guard let value = try row.value(column, as: convertible) as? T else {
                     throw CatalogError.typeMismatch(column: column, expected: String(describing: T.self), found: row[column] ?? .null)
                 }
