@@ -4,7 +4,7 @@ import Foundation
 public enum ConceptError: Error, LocalizedError, Equatable, Sendable {
     /// The file or folder could not be read as a tensor file (the underlying reason attached).
     case unreadable(path: String, reason: String)
-    /// The file is a tensor file but none of the Custom Diffusion layouts (DESIGN.md §5).
+    /// The file is a tensor file but none of the Custom Diffusion layouts (docs/STORAGE.md §4).
     case unrecognizedFormat(path: String, reason: String)
     /// A diffusers folder without `pytorch_custom_diffusion_weights.safetensors|.bin`.
     case missingWeightsFile(directory: String)

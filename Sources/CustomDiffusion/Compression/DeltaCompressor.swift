@@ -1,4 +1,6 @@
-/// Compresses one layer's `ΔW = W′ − W0` (`h × d`) by a `CompressionPolicy` (paper appendix B).
+/// Compresses one layer's `ΔW = W′ − W0` (`h × d`) by a `CompressionPolicy`: the low-rank storage of
+/// Kumari et al., CVPR 2023, §4.1 and Appendix B (docs/METHOD.md §5), whose rule is `compress` in the
+/// original `src/compress.py`.
 ///
 /// Notation: `ΔW = U·diag(σ)·Vᵀ`, σ descending; `ΔW_r` its rank-`r` truncation;
 /// `ε(r) = ‖ΔW − ΔW_r‖_F / ‖ΔW‖_F = √(Σ_{i≥r} σᵢ²) / ‖ΔW‖_F`.
