@@ -95,7 +95,6 @@ let package = Package(
                 "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "RegistrySchema", "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             // The shipped default regularization captions, embedded in the binary.
             resources: [.embedInCode("Resources/default-regularization-captions.txt")]
@@ -105,7 +104,7 @@ let package = Package(
         // Text-to-image: a base from the store, concepts applied, the denoising loop, PNG output.
         .target(
             name: "Generation",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
+            dependencies: ["Tensors", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
         ),
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
@@ -140,7 +139,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

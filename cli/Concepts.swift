@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Tensors
 
-/// `concepts` — the ConceptRegistry command line (contract: ../shared/docs/CLI.md).
+/// `concepts` — the ConceptRegistry command line (contract: docs/CLI.md).
 ///
 /// Errors print `error: <what went wrong>` on stderr and exit 1; usage errors exit 64.
 @main

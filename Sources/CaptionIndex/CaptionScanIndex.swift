@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 /// The search index of one caption set: a memory-mapped side file under `<store>/cache/captions/`,
-/// a cache of the catalog rebuilt when the set's revision changes (`Store.captionScanIndex`).
+/// a cache of the catalog that the store rebuilds when the set's revision changes (`build`).
 ///
 /// It holds, per caption (in id order), a 1-bit RaBitQ code for the first pass and the stored fp16
 /// embedding for exact re-ranking (Gao & Long, "RaBitQ: Quantizing High-Dimensional Vectors with a

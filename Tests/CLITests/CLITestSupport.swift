@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 
-/// Helpers for tests that run the built `concepts` binary (the CLI contract in ../shared/docs/CLI.md).
+/// Helpers for tests that run the built `concepts` binary (the CLI contract in docs/CLI.md).
 
 /// `fixtures/<relative>` in the source tree.
 func fixturePath(_ relative: String) -> String { packageRoot.appendingPathComponent("fixtures/\(relative)").path }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Prints exactly one JSON object on stdout (`--json` in ../shared/docs/CLI.md).
+/// Prints exactly one JSON object on stdout (`--json` in docs/CLI.md).
 enum JSONOutput {
     static func print<T: Encodable>(_ value: T) throws {
         let encoder = JSONEncoder()

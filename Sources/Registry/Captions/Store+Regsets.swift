@@ -66,7 +66,7 @@ extension Store {
     }
 
     /// Σ = Cregᵀ Creg of regularization set `set` (nil: the shipped default set) for `base`'s text
-    /// encoder, and the rows of Creg — computed and stored on first use (DESIGN.md §1). For the
+    /// encoder, and the rows of Creg — computed and stored on first use (docs/METHOD.md). For the
     /// composition engine.
     public func regularizationGram(set: String?, base: String) throws -> (sigma: Matrix<Double>, rows: Int) {
         let name = set ?? DefaultRegularizationCaptions.name

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import RegistrySchema
 
-/// The embedded default catalog (DESIGN.md §3): one SQLite file through GRDB's `DatabasePool` —
+/// The embedded default catalog (docs/STORAGE.md §2): one SQLite file through GRDB's `DatabasePool` —
 /// WAL, foreign keys on, `synchronous = FULL`, a 600 s busy timeout so that concurrent writers
 /// (several `register` processes) wait on SQLite's lock instead of failing.
 ///

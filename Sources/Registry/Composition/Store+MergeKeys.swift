@@ -3,7 +3,7 @@ import Foundation
 import Tensors
 import TextEncoder
 
-/// A version's merge keys (DESIGN.md §1, "computed once, when concept n is registered"): its target
+/// A version's merge keys (docs/METHOD.md, "computed once, when concept n is registered"): its target
 /// features `Cn` and, per layer, `Cn W′nᵀ` (from the weights as stored, so the merge honours what
 /// export produces) and `Cn W0ᵀ`.
 /// The method's type (`ConceptTargets`), kept per version in `merge_key` / `merge_key_layer`.

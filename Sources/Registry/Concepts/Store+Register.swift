@@ -6,7 +6,7 @@ import Tensors
 /// `concepts register` (`Store.register`): reads a Custom Diffusion output, checks it against the base, stores
 /// ΔW = W′ − W0 per layer compressed by the chosen policy, and records an immutable new version.
 ///
-/// Order of work (DESIGN.md §2): read → map names to the base's layer table → validate (layers,
+/// Order of work (docs/STORAGE.md §1): read → map names to the base's layer table → validate (layers,
 /// shapes, finite, plausibly this base) → ΔW → compress → blobs (each fsynced and renamed before
 /// the catalog refers to it) → one catalog transaction. A process killed before the commit leaves
 /// only unreferenced blobs, which `gc` removes; nothing is visible.

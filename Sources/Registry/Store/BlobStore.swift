@@ -6,7 +6,7 @@ import Glibc
 import Tensors
 #endif
 
-/// Content-addressed blobs (DESIGN.md §3): each blob is named by the SHA-256 of its
+/// Content-addressed blobs (docs/STORAGE.md §2): each blob is named by the SHA-256 of its
 /// uncompressed bytes and stored zstd-compressed at `blobs/<aa>/<rest of hex>.zst`.
 ///
 /// Writes go to `blobs/tmp/` first, are fsynced, and are renamed into place (then the directory

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A ConceptRegistry store (DESIGN.md §3): a catalog (`any Catalog`: by default `catalog.sqlite` in
-/// `root`, WAL, foreign keys on) and blobs (content-addressed, zstd-compressed; by default `blobs/`
+/// A ConceptRegistry store (docs/STORAGE.md §2): a catalog (`any Catalog`: by default `catalog.sqlite`
+/// in `root`, WAL, foreign keys on) and blobs (content-addressed, zstd-compressed; by default `blobs/`
 /// in `root`). `root` also holds the per-host caches (`cache/`: scan indexes, served copies) and
 /// the store lock.
 ///

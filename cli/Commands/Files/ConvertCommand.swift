@@ -7,7 +7,7 @@ import TensorFormats
 /// unchanged), safetensors metadata kept. Refuses whatever `inspect` refuses; the output is
 /// written atomically, so nothing is written on error.
 ///
-/// JSON (../shared/docs/CLI.md, "Files"): `{tensors: N, bytes}` (`bytes`: size of the written file).
+/// JSON (docs/CLI.md, "Files"): `{tensors: N, bytes}` (`bytes`: size of the written file).
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",

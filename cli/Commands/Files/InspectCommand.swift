@@ -5,7 +5,7 @@ import TensorFormats
 /// `concepts inspect FILE [--json]` — lists the tensors of a safetensors file (plain or a sharded
 /// `*.index.json`) or a torch zip checkpoint (nested names joined with `.`), detected by content.
 ///
-/// JSON (../shared/docs/CLI.md, "Files"): `{format, tensors: [{name, dtype, shape}], metadata}`.
+/// JSON (docs/CLI.md, "Files"): `{format, tensors: [{name, dtype, shape}], metadata}`.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",

@@ -34,6 +34,10 @@ public struct ExportLayer: Sendable {
 
 /// Writes exports. Every file is written to a temporary name in the target directory and renamed into
 /// place, so a reader never sees half a file; on failure nothing new is left under the final names.
+///
+/// The `adobe` format is the original code's `delta.bin` of Kumari et al., CVPR 2023, as
+/// `CustomDiffusionPipeline.save_pretrained` in `src/diffusers_model_pipeline.py` writes it (full `W′`
+/// per layer) and its `load_model` reads it (docs/METHOD.md §6).
 public enum ConceptExporter {
     public static let diffusersWeightsFileName = "pytorch_custom_diffusion_weights.safetensors"
     public static let loraFileName = "pytorch_lora_weights.safetensors"

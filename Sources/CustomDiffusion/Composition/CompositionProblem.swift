@@ -1,14 +1,15 @@
 import Foundation
 import Tensors
 
-/// The constrained merge of several concepts, set up (paper §3.2, Eq. 4; DESIGN: docs/METHOD.md §3):
+/// The constrained merge of several concepts, set up (Kumari et al., CVPR 2023, §3.2, Eq. 4; docs/METHOD.md §3–4):
 /// the target features `C` of all concepts stacked (s × d, Float64) with, per layer, the right-hand
 /// side `C W′ᵀ − C W0ᵀ` (`LayerDifferences`), ready for `CompositionSolver`.
 ///
 /// Rows are taken concept by concept in the order given; a row whose *prefix key* was seen before is
 /// dropped (the encoder is causal, so an equal key means an equal feature row: the `a photo of`
 /// rows every object concept shares). Keeping one copy keeps `C Σ⁻¹ Cᵀ` invertible; the dropped
-/// row is constrained through the identical one kept.
+/// row is constrained through the identical one kept. This is the stacking and `removal_indices` of
+/// `compose` in the original `src/diffusers_composenW.py`, which compares the feature rows themselves.
 public struct CompositionProblem: Sendable {
     /// Why the concepts' stored inputs cannot be stacked.
     public enum Failure: Error, Equatable, Sendable {

@@ -6,7 +6,7 @@ extension ConceptCheckpoint {
     /// Weight files of a diffusers training output folder, in order of preference.
     public static let diffusersWeightFileNames = ["pytorch_custom_diffusion_weights.safetensors", "pytorch_custom_diffusion_weights.bin"]
 
-    /// Reads a Custom Diffusion output (DESIGN.md §5):
+    /// Reads a Custom Diffusion output (docs/STORAGE.md §4):
     /// - a diffusers training output folder: `pytorch_custom_diffusion_weights.safetensors` (or `.bin`,
     ///   whose empty attn1 processor dicts hold no tensors) with keys `<layer>.processor.to_k_custom_diffusion.weight`
     ///   = full `W′`, and one `<token>.safetensors|.bin` per modifier token holding `{token: embedding}`

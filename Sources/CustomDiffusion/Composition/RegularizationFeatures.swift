@@ -2,7 +2,9 @@ import Foundation
 import Tensors
 import TextEncoder
 
-/// Text features of regularization captions and their Gram matrix (DESIGN.md §1).
+/// Text features of regularization captions and their Gram matrix: `Creg` and `Σ = Cregᵀ Creg` of
+/// Kumari et al., CVPR 2023, §3.2, Eq. 4–5 (docs/METHOD.md §2), as `get_text_embedding` in the
+/// original `src/diffusers_composenW.py` computes them.
 ///
 /// *Text features* of a caption are the base text encoder's last hidden state after the final
 /// layer norm at token positions 1 … EOS inclusive (BOS skipped); when the caption's first 15

@@ -1,6 +1,8 @@
 /// One cross-attention (`attn2`) layer of a UNet, named by its diffusers module path
 /// (`down_blocks.0.attentions.0.transformer_blocks.0.attn2`), with the shape of its key and value
-/// projections: `to_k.weight` and `to_v.weight` are both `outFeatures × inFeatures` (`h × d`, DESIGN.md §1).
+/// projections: `to_k.weight` and `to_v.weight` are both `outFeatures × inFeatures` (`h × d`): the `Wk`, `Wv`
+/// of Kumari et al., CVPR 2023, §3.1, Eq. 3 (`K = Wk c`, `V = Wv c`), the only weights a fine-tune
+/// changes (docs/METHOD.md §1).
 public struct CrossAttentionLayer: Sendable, Hashable, Codable {
     /// diffusers module path, canonical in this project.
     public var name: String
@@ -29,7 +31,7 @@ public enum Projection: String, Sendable, Hashable, Codable, CaseIterable, Compa
     public static func < (lhs: Projection, rhs: Projection) -> Bool { lhs == .key && rhs == .value }
 }
 
-/// Stable Diffusion families, told apart by their cross-attention layer tables (DESIGN.md §4).
+/// Stable Diffusion families, told apart by their cross-attention layer tables (docs/STORAGE.md §3).
 public enum Architecture: String, Sendable, Codable, CaseIterable {
     case sd1, sd2, sdxl
 

@@ -1,6 +1,7 @@
 /// Deterministic distinct token names for a composition: concepts are taken in the
 /// order given; a token whose name is already taken becomes `<stem-concept>` (then `<stem-concept-2>`, …),
-/// so two concepts trained as `<new1>` compose as `<new1>` and `<new1-dog>`.
+/// so two concepts trained as `<new1>` compose as `<new1>` and `<new1-dog>`. (The original's `compose`
+/// in `src/diffusers_composenW.py` renames every concept's token to `<new1>`, `<new2>`, … in order.)
 public enum TokenRenaming {
     /// One name per requested (concept, token), in order.
     public static func assign(_ requested: [(concept: String, token: String)]) -> [String] {

@@ -1,9 +1,11 @@
 import Foundation
 import Tensors
 
-/// The output of one Custom Diffusion fine-tune, whatever file layout it came in (DESIGN.md §5):
+/// The output of one Custom Diffusion fine-tune, whatever file layout it came in (docs/STORAGE.md §4):
 /// per layer either the full fine-tuned weight `W′` or a low-rank delta `ΔW = up·down`, and the
-/// learned embedding of each modifier token.
+/// learned embedding of each modifier token: what Kumari et al., CVPR 2023, §3.1 fine-tunes (`Wk`, `Wv`
+/// of every cross-attention layer and the modifier token `V*`), as the original's
+/// `CustomDiffusionPipeline.save_pretrained` (`src/diffusers_model_pipeline.py`) writes it (docs/METHOD.md §6).
 public struct ConceptCheckpoint: Sendable {
     /// The layouts met in the wild.
     public enum Format: String, Sendable, Codable {

@@ -1,12 +1,17 @@
 import Foundation
 import Tensors
 
-/// The closed-form multi-concept merge (paper §3.2, DESIGN.md §1):
+/// The closed-form multi-concept merge of Kumari et al., CVPR 2023, §3.2 (docs/METHOD.md §4): the
+/// constrained least squares of Eq. 4 and its solution, Eq. 5 (derived in the paper's Appendix A),
 ///
-///     min_W ‖W Cregᵀ − W0 Cregᵀ‖²_F   subject to   W Cᵀ = Vᵀ
-///     W = W0 + (Vᵀ − W0 Cᵀ) (C Σ⁻¹ Cᵀ)⁻¹ C Σ⁻¹
+///     min_W ‖W Cregᵀ − W0 Cregᵀ‖²_F   subject to   W Cᵀ = Vᵀ                    (Eq. 4)
+///     W = W0 + (Vᵀ − W0 Cᵀ) (C Σ⁻¹ Cᵀ)⁻¹ C Σ⁻¹                                 (Eq. 5)
 ///
-/// | code | paper / DESIGN.md | shape |
+/// as `gdupdateWexact` in the original `src/diffusers_composenW.py` (and `src/composenW.py`) computes
+/// it per layer with an LU of Σ and an explicit inverse of `C Σ⁻¹ Cᵀ`; here Σ is eigendecomposed once
+/// and no inverse is formed.
+///
+/// | code | paper (docs/METHOD.md §4) | shape |
 /// | --- | --- | --- |
 /// | `targets` | `C` = stacked target features of all concepts, duplicates dropped | s × d |
 /// | `differences` | `C W′ᵀ − C W0ᵀ` = `(Vᵀ − W0 Cᵀ)ᵀ` of every layer, side by side | s × Σh |

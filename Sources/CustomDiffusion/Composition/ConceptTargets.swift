@@ -1,8 +1,8 @@
 import Foundation
 import Tensors
 
-/// One concept version's inputs to the merge, computed once when it is registered (paper §3.2: "we
-/// compute the target features and values of each concept once"): its target features `Cn` with
+/// One concept version's inputs to the merge of Kumari et al., CVPR 2023, §3.2, Eq. 4 (docs/METHOD.md §4),
+/// computed once when it is registered: its target features `Cn` with
 /// their prefix keys (`TargetFeatures`) and, per cross-attention K/V layer, `Cn W′nᵀ` and `Cn W0ᵀ`
 /// (`TargetFeatures.layerValues`). `CompositionProblem` stacks those of several concepts.
 public struct ConceptTargets: Sendable {

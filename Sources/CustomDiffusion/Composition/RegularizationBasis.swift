@@ -1,8 +1,10 @@
 import Foundation
 import Tensors
 
-/// The regularization Gram matrix `Σ = Cregᵀ Creg` (d × d, DESIGN.md §1), decomposed once per base ×
-/// regularization set so that every composition on that base reuses it.
+/// The regularization Gram matrix `Σ = Cregᵀ Creg` (d × d) of Kumari et al., CVPR 2023, §3.2, Eq. 5
+/// (docs/METHOD.md §4), decomposed once per base × regularization set so that every composition on
+/// that base reuses it (the original factors it per layer: `lu_factor(C)` in `gdupdateWexact`,
+/// `src/diffusers_composenW.py`).
 ///
 /// Real text features are strongly correlated, so `Σ` is badly conditioned (κ of 1e6–1e11 is
 /// normal), and it is exactly singular when the set has fewer feature rows than `d`, or when the

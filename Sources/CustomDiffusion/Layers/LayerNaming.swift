@@ -1,5 +1,5 @@
 /// Names of the cross-attention K/V weights in every naming this project meets, as a table of rules
-/// (DESIGN.md §4) rather than string edits scattered through readers and writers.
+/// (docs/STORAGE.md §3) rather than string edits scattered through readers and writers.
 ///
 /// | naming | key weight of one layer |
 /// | --- | --- |

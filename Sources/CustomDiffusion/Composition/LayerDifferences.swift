@@ -3,7 +3,7 @@ import Tensors
 
 /// Every layer's right-hand side of the merge, side by side: row `i` holds `C W′ᵀ − C W0ᵀ` of target
 /// row `i` for each K/V weight in ascending `LayerKey` order (`s × Σh`, Float64). That difference,
-/// `(Vᵀ − W0 Cᵀ)ᵀ`, is all the closed form needs of the layer values (DESIGN.md §1), and the
+/// `(Vᵀ − W0 Cᵀ)ᵀ`, is all the closed form (Kumari et al., CVPR 2023, §3.2, Eq. 5; docs/METHOD.md §4) needs of the layer values, and the
 /// constraint residual `W Cᵀ − Vᵀ = (W − W0) Cᵀ − (Vᵀ − W0 Cᵀ)` only needs it too.
 ///
 /// One matrix instead of one per layer lets the solve do a single `Σh × s × s` product for all

@@ -3,7 +3,8 @@ import Foundation
 import Tensors
 import TextEncoder
 
-/// Target features of a concept's tokens (DESIGN.md §1): for token `T` of category `c` the prompts
+/// Target features of a concept's tokens, its rows of `C` in Kumari et al., CVPR 2023, §3.2, Eq. 4
+/// (docs/METHOD.md §3; the original builds them in `compose` of `src/diffusers_composenW.py`): for token `T` of category `c` the prompts
 /// `"T c"` and `"a photo of T c"` (style: `"T c"` and `"painting in the style of T c"`), encoded by
 /// the base text encoder with `T` as an added token whose embedding is the concept's learned one;
 /// rows are the last hidden state (after the final layer norm) at positions 1 … EOS.

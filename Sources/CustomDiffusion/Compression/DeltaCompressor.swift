@@ -1,5 +1,8 @@
 import Tensors
-/// Compresses one layer's `ΔW = W′ − W0` (`h × d`) by a `CompressionPolicy` (paper appendix B).
+
+/// Compresses one layer's `ΔW = W′ − W0` (`h × d`) by a `CompressionPolicy`: the low-rank storage of
+/// Kumari et al., CVPR 2023, §4.1 and Appendix B (docs/METHOD.md §5), whose rule is `compress` in the
+/// original `src/compress.py`.
 ///
 /// Notation: `ΔW = U·diag(σ)·Vᵀ`, σ descending; `ΔW_r` its rank-`r` truncation;
 /// `ε(r) = ‖ΔW − ΔW_r‖_F / ‖ΔW‖_F = √(Σ_{i≥r} σᵢ²) / ‖ΔW‖_F`.
@@ -29,16 +32,9 @@ public enum DeltaCompressor {
             for v in values { sum += Double(v) * Double(v) }
             return sum
         }
-        guard squaredNorm.isFinite else { throw ConceptError.shapeMismatch("delta holds NaN or infinite values") }
-        switch policy {
-        case .lossless:
-            return try CompressedDelta(storage: .dense(delta.rawTensor(as: .float32)), rows: h, cols: d, rank: full, relativeError: 0)
-        case .fp16:
-            return try dense16(delta, squaredNorm: squaredNorm)
-        default:
-            break
-        }
-        if squaredNorm == 0 {
+        guard squaredNorm.isFinite else { throw ConceptError.nonFinite(tensor: "ΔW", path: "") }
+        // A zero ΔW under a truncating policy: rank 0 (lossless and fp16 store it as it is).
+        if squaredNorm == 0, policy != .lossless, policy != .fp16 {
             return try CompressedDelta(storage: .factors(up: Matrix<Float>(zeros: h, 0).rawTensor(as: .float16),
                                                          down: Matrix<Float>(zeros: 0, d).rawTensor(as: .float16)),
                                        rows: h, cols: d, rank: 0, relativeError: 0)
@@ -47,6 +43,10 @@ public enum DeltaCompressor {
         let svd: TruncatedSVD
         let rank: Int
         switch policy {
+        case .lossless:
+            return try CompressedDelta(storage: .dense(delta.rawTensor(as: .float32)), rows: h, cols: d, rank: full, relativeError: 0)
+        case .fp16:
+            return try dense16(delta, squaredNorm: squaredNorm)
         case .energy(let ratio):
             let sigma = full <= TruncatedSVD.exactLimit ? nil : try TruncatedSVD.singularValues(of: delta)
             if let sigma {
@@ -83,11 +83,10 @@ public enum DeltaCompressor {
                         width = Swift.min(full, width * 2)
                     }
                 }
-                (svd, rank) = found!
+                guard let found else { return try dense16(delta, squaredNorm: squaredNorm) }  // the loop only ends with one
+                (svd, rank) = found
             }
             if rank >= denseRank { return try dense16(delta, squaredNorm: squaredNorm) }
-        case .lossless, .fp16:
-            fatalError("handled above")
         }
         let (up, down) = svd.factors(rank: rank)
         var result = try factored(delta, up: up, down: down, dtype: .float16, squaredNorm: squaredNorm)

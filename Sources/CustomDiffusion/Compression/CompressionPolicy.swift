@@ -1,4 +1,5 @@
-/// How a layer's `ΔW` is stored (paper appendix B, DESIGN.md §1). Parsed from the CLI's `--compress`.
+/// How a layer's `ΔW` is stored (Kumari et al., CVPR 2023, Appendix B; `energy:R` is the rule of the
+/// original `src/compress.py`; docs/METHOD.md §5). Parsed from the CLI's `--compress`.
 ///
 /// | policy | stored as | rank |
 /// | --- | --- | --- |
