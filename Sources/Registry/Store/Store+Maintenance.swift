@@ -41,7 +41,7 @@ extension Store {
             do { _ = try blobs.get(sha) } catch { problems.append(error.localizedDescription) }
         }
         for sha in referenced.union(recorded).subtracting(onDisk).sorted() {
-            problems.append("blob \(sha) is referenced by the catalog but missing from \(blobs.path(for: sha).path)")
+            problems.append("blob \(sha) is referenced by the catalog but missing from \(blobs.location(of: sha))")
         }
         for sha in referenced.subtracting(recorded).sorted() {
             problems.append("blob \(sha) is referenced but has no row in the blob table")
@@ -49,15 +49,28 @@ extension Store {
         return VerifyReport(blobsChecked: onDisk.count, problems: problems)
     }
 
-    /// Removes blob files and rows that nothing in the catalog refers to, and stale temporaries.
-    public func collectGarbage() throws -> GCReport {
+    /// How long `gc` keeps an unreferenced blob by default: a writer on another host (shared S3
+    /// blobs, PostgreSQL catalog) uploads its blobs before it commits the rows that refer to them,
+    /// and the store lock is only local, so a young unreferenced blob may be about to be referenced.
+    public static let defaultGCGracePeriod: TimeInterval = 3600
+
+    /// Removes blobs that nothing in the catalog refers to and that are older than `gracePeriod`
+    /// seconds, blob rows nothing refers to, and writers' leftovers older than `gracePeriod`.
+    ///
+    /// The catalog is read after the blobs are listed, so a blob listed unreferenced whose rows
+    /// were committed meanwhile is seen as referenced; a blob uploaded after the listing is not
+    /// considered at all. Together with the grace period (longer than any upload-to-commit gap)
+    /// no blob that a committed or committing row refers to is removed.
+    public func collectGarbage(gracePeriod: TimeInterval = Store.defaultGCGracePeriod) throws -> GCReport {
         let lock = try StoreLock(store: root, mode: .exclusive)
         defer { withExtendedLifetime(lock) {} }
+        let cutoff = Date().addingTimeInterval(-gracePeriod)
+        let listed = try blobs.list()
         let referenced = try database.read { db in try referencedBlobSet(in: db) }
         var removed = 0
         var freed = 0
-        for sha in try blobs.allHashes() where !referenced.contains(sha) {
-            freed += try blobs.remove(sha)
+        for blob in listed where !referenced.contains(blob.sha256) && blob.lastModified <= cutoff {
+            freed += try blobs.remove(blob.sha256)
             removed += 1
         }
         try database.write { db in
@@ -65,7 +78,7 @@ extension Store {
                 try db.execute(sql: "DELETE FROM blob WHERE sha256 = ?", arguments: [sha])
             }
         }
-        _ = blobs.removeStaleTemporaries(olderThan: 0)
+        _ = try blobs.removeStaleTemporaries(olderThan: gracePeriod)
         return GCReport(blobsRemoved: removed, bytesFreed: freed)
     }
 

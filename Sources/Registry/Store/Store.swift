@@ -8,11 +8,13 @@ import RegistrySchema
 /// `@unchecked Sendable`: immutable after init; `DatabasePool` is itself thread-safe.
 public final class Store: @unchecked Sendable {
     public let root: URL
-    public let blobs: BlobStore
+    /// The blob storage: the local `blobs/` folder by default, or any `BlobStorage` given to `init` (S3).
+    public let blobs: any BlobStorage
     public let database: DatabasePool
 
-    /// Opens (and with `create`, creates) the store at `root`, applying pending migrations.
-    public init(root: URL, create: Bool = true) throws {
+    /// Opens (and with `create`, creates) the store at `root`, applying pending migrations. Blobs
+    /// live in `blobs` when given (e.g. an `S3BlobStore`), else in the folder `root/blobs`.
+    public init(root: URL, create: Bool = true, blobs: (any BlobStorage)? = nil) throws {
         self.root = root
         let fm = FileManager.default
         let catalogPath = root.appendingPathComponent("catalog.sqlite")
@@ -24,7 +26,7 @@ public final class Store: @unchecked Sendable {
                 throw RegistryError.io(path: root.path, reason: "cannot create the store: \(error.localizedDescription)")
             }
         }
-        blobs = BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true))
+        self.blobs = blobs ?? BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true))
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // Concurrent writers (several `register` processes) wait on SQLite's lock instead of failing.
