@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
+        .library(name: "RegistryS3", targets: ["RegistryS3"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Generation", targets: ["Generation"]),
     ],
@@ -128,6 +129,20 @@ let package = Package(
             ]
         ),
 
+        // S3-compatible blob storage for the store (issue 12): SigV4 on swift-crypto, S3 REST over async-http-client.
+        .target(
+            name: "RegistryS3",
+            dependencies: [
+                "Registry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
         // MARK: The `concepts` executable
         .executableTarget(
             name: "concepts",
@@ -157,6 +172,15 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
+        .testTarget(
+            name: "RegistryS3Tests",
+            dependencies: [
+                "Registry", "RegistryS3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
