@@ -15,7 +15,9 @@ public final class S3Client: Sendable {
 
     public init(configuration: S3Configuration) {
         self.configuration = configuration
-        signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+        var signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+        signer.queryKeepsSlash = configuration.queryKeepsSlash
+        self.signer = signer
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .milliseconds(Int64(configuration.connectTimeout * 1000)), read: .seconds(120))
         httpConfiguration.decompression = .disabled
@@ -107,13 +109,14 @@ public final class S3Client: Sendable {
                                            headers: [("host", endpoint.hostHeader)] + call.headers, payloadHash: call.payloadHash)
         var headers = HTTPHeaders()
         for (name, value) in signer.sign(signable, date: Date()) { headers.add(name: name, value: value) }
-        return try HTTPClient.Request(url: endpoint.url(key: call.key, query: call.query), method: call.method, headers: headers,
+        return try HTTPClient.Request(url: endpoint.url(key: call.key, query: call.query, queryKeepsSlash: configuration.queryKeepsSlash), method: call.method, headers: headers,
                                       body: call.body.map { .byteBuffer($0) })
     }
 
     // MARK: Waiting
 
     /// Waits for `future` on the calling thread; refuses to on an event-loop thread (it would deadlock).
+    @discardableResult
     public static func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
         guard MultiThreadedEventLoopGroup.currentEventLoop == nil else { throw S3Error.calledOnEventLoop }
         return try future.wait()

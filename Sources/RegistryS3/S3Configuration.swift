@@ -55,12 +55,12 @@ public struct S3Endpoint: Sendable, Equatable {
     }
 
     /// The request URL: encoded path and query, exactly as signed.
-    public func url(key: String?, query: [(String, String)]) -> String {
+    public func url(key: String?, query: [(String, String)], queryKeepsSlash: Bool = false) -> String {
         var url = "\(scheme)://\(hostHeader)\(SigV4Signer.canonicalURI(path(key: key)))"
         if !query.isEmpty {
             url += "?" + query.map { name, value in
-                let encoded = SigV4Signer.uriEncode(name, keepSlash: false)
-                return value.isEmpty ? encoded : "\(encoded)=\(SigV4Signer.uriEncode(value, keepSlash: false))"
+                let encoded = SigV4Signer.uriEncode(name, keepSlash: queryKeepsSlash)
+                return value.isEmpty ? encoded : "\(encoded)=\(SigV4Signer.uriEncode(value, keepSlash: queryKeepsSlash))"
             }.joined(separator: "&")
         }
         return url
@@ -88,6 +88,8 @@ public struct S3Configuration: Sendable {
     public var concurrency = 4
     /// Keys per ListObjectsV2 page (S3's maximum is 1000).
     public var listPageSize = 1000
+    /// moto compatibility (`CONCEPTS_S3_COMPAT=moto`): `/` in query values unencoded (see `SigV4Signer.queryKeepsSlash`).
+    public var queryKeepsSlash = false
 
     public init(endpoint: S3Endpoint, region: String, credentials: AWSCredentials) {
         self.endpoint = endpoint
@@ -97,7 +99,8 @@ public struct S3Configuration: Sendable {
 
     /// From the usual AWS variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
     /// `AWS_SESSION_TOKEN` (optional), `AWS_REGION` or `AWS_DEFAULT_REGION` (default us-east-1),
-    /// and the endpoint override `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (path style).
+    /// and the endpoint override `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (path style);
+    /// `CONCEPTS_S3_COMPAT=moto` for moto's signature check (see `queryKeepsSlash`).
     public init(bucket: String, environment: [String: String]) throws {
         func setting(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
@@ -110,6 +113,7 @@ public struct S3Configuration: Sendable {
             ?? S3Endpoint.aws(bucket: bucket, region: region)
         self.init(endpoint: endpoint, region: region,
                   credentials: AWSCredentials(accessKeyID: accessKey, secretAccessKey: secret, sessionToken: setting("AWS_SESSION_TOKEN")))
+        queryKeepsSlash = setting("CONCEPTS_S3_COMPAT") == "moto"
     }
 
     /// The backoff before retry `retry` (1-based), without jitter.

@@ -29,6 +29,10 @@ public struct SigV4Signer: Sendable {
     public let credentials: AWSCredentials
     public let region: String
     public let service: String
+    /// Leaves `/` unencoded in query names and values (sent and signed). AWS and MinIO decode the
+    /// query and re-encode it (`/` → `%2F`), so this must stay false for them; moto's signature
+    /// check (5.x) rebuilds the canonical query from werkzeug's decoded URL, where `%2F` became `/`.
+    public var queryKeepsSlash = false
 
     /// The hash of an empty payload (what GET, HEAD and DELETE sign).
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -84,8 +88,8 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The canonical query string: names and values encoded, sorted by name then value, joined with `&`.
-    public static func canonicalQuery(_ query: [(String, String)]) -> String {
-        query.map { (uriEncode($0.0, keepSlash: false), uriEncode($0.1, keepSlash: false)) }
+    public static func canonicalQuery(_ query: [(String, String)], keepSlash: Bool = false) -> String {
+        query.map { (uriEncode($0.0, keepSlash: keepSlash), uriEncode($0.1, keepSlash: keepSlash)) }
             .sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
@@ -105,7 +109,7 @@ public struct SigV4Signer: Sendable {
 
     public func canonicalRequest(_ request: Request) -> String {
         let headers = Self.canonicalHeaders(request.headers)
-        return [request.method, Self.canonicalURI(request.path), Self.canonicalQuery(request.query),
+        return [request.method, Self.canonicalURI(request.path), Self.canonicalQuery(request.query, keepSlash: queryKeepsSlash),
                 headers.canonical, headers.signed, request.payloadHash].joined(separator: "\n")
     }
 
