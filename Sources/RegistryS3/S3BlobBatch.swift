@@ -3,7 +3,7 @@ import NIOCore
 import Registry
 
 /// A batch of blob writes to S3: `put` hashes, checks with `HEAD` whether the blob is already
-/// stored, compresses and starts the upload; up to `concurrency` uploads run at once. `commit`
+/// stored (refreshing its date when it is old, see `blobRefreshAge`), compresses and starts the upload; up to `concurrency` uploads run at once. `commit`
 /// waits for every upload and throws the first failure, so it returns only when every blob of
 /// the batch is durable in S3 — the point after which catalog rows may name them.
 final class S3BlobBatch: BlobBatch {
@@ -18,6 +18,9 @@ final class S3BlobBatch: BlobBatch {
         let client = store.client
         if !seen.contains(sha), let existing = try S3Client.wait(client.headObject(key: store.key(for: sha))) {
             seen.insert(sha)
+            if Date().timeIntervalSince(existing.lastModified ?? .distantPast) > client.configuration.refreshAge {
+                try S3Client.wait(client.touchObject(key: store.key(for: sha)))  // see `blobRefreshAge`
+            }
             return BlobPutResult(sha256: sha, size: bytes.count, storedSize: existing.size, isNew: false)
         }
         let compressed = try BlobStore.compress(bytes, level: store.compressionLevel)

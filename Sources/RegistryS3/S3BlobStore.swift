@@ -97,6 +97,11 @@ public struct S3BlobStore: BlobStorage {
         try S3Client.wait(client.headObject(key: key(for: sha256))) != nil
     }
 
+    public func lastModified(_ sha256: String) throws -> Date? {
+        guard let info = try S3Client.wait(client.headObject(key: key(for: sha256))) else { return nil }
+        return info.lastModified ?? .distantFuture  // no date: never old enough for gc
+    }
+
     /// Every blob under the prefix (ListObjectsV2, paged); other objects under the prefix are ignored.
     public func list() throws -> [BlobListing] {
         try client.listAllObjects(prefix: keyPrefix).compactMap { object -> BlobListing? in

@@ -60,6 +60,21 @@ extension S3Client {
         }
     }
 
+    /// Sets an object's `LastModified` to now without sending its bytes again: CopyObject onto
+    /// itself with `x-amz-metadata-directive: REPLACE` (a server-side copy; objects up to 5 GB).
+    public func touchObject(key: String) -> EventLoopFuture<Void> {
+        let source = SigV4Signer.uriEncode("\(configuration.endpoint.bucket)/\(key)", keepSlash: true)
+        return send(.PUT, key: key, headers: [("x-amz-copy-source", source), ("x-amz-metadata-directive", "REPLACE")])
+            .flatMapThrowing { response in
+                // CopyObject can answer 200 with an <Error> body (documented).
+                let text = response.text
+                if text.contains("<Error>") {
+                    throw S3Error.http(method: "PUT", key: key, status: response.status,
+                                       code: S3XML.value("Code", in: text) ?? "", message: S3XML.value("Message", in: text) ?? "")
+                }
+            }
+    }
+
     /// `DELETE` (S3 answers 204 whether or not the key existed).
     public func deleteObject(key: String) -> EventLoopFuture<Void> {
         send(.DELETE, key: key, accept: [200, 204, 404]).map { _ in () }

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// Where a bucket is and how its objects are addressed.
 ///
@@ -88,6 +89,8 @@ public struct S3Configuration: Sendable {
     public var concurrency = 4
     /// Keys per ListObjectsV2 page (S3's maximum is 1000).
     public var listPageSize = 1000
+    /// A put that finds its blob older than this refreshes its date (`Registry.blobRefreshAge`).
+    public var refreshAge: TimeInterval = blobRefreshAge
     /// moto compatibility (`CONCEPTS_S3_COMPAT=moto`): `/` in query values unencoded (see `SigV4Signer.queryKeepsSlash`).
     public var queryKeepsSlash = false
 

@@ -172,6 +172,20 @@ struct S3BlobStoreMotoTests {
         #expect(try !blobs.exists(orphan.sha256))
     }
 
+    @Test("putting a stored blob again refreshes its LastModified (CopyObject onto itself), bytes unchanged")
+    func refresh() throws {
+        let store = try Moto.store { $0.refreshAge = 0 }
+        let payload = Data("deduplicated against".utf8)
+        let put = try store.put(payload)
+        let before = try #require(try store.lastModified(put.sha256))
+        Thread.sleep(forTimeInterval: 1.2)
+        #expect(try !store.put(payload).isNew)
+        let after = try #require(try store.lastModified(put.sha256))
+        #expect(after.timeIntervalSince(before) >= 1)
+        #expect(try store.get(put.sha256) == payload)
+        #expect(try store.lastModified(String(repeating: "0", count: 64)) == nil)
+    }
+
     @Test("S3BlobStore(url:environment:) reads the AWS variables")
     func fromURL() throws {
         let configured = try Moto.store()

@@ -28,6 +28,25 @@ struct BlobStorageTests {
         #expect(try t.store.blobs.allHashes().isEmpty)
     }
 
+    @Test("putting a blob that is already stored refreshes an old date, so gc spares it")
+    func refresh() throws {
+        let t = try TestStore()
+        let payload = Data("an old orphan a writer deduplicates against".utf8)
+        let put = try t.store.blobs.put(payload)
+        try age(put.sha256, in: t.store, by: 2 * 3600)
+        let old = try #require(try t.store.blobs.lastModified(put.sha256))
+        #expect(Date().timeIntervalSince(old) > 7000)
+        #expect(try !t.store.blobs.put(payload).isNew)
+        let refreshed = try #require(try t.store.blobs.lastModified(put.sha256))
+        #expect(abs(refreshed.timeIntervalSinceNow) < 60)
+        #expect(try t.store.collectGarbage().blobsRemoved == 0)
+        // A recent date is left alone (no write per deduplicated put).
+        try age(put.sha256, in: t.store, by: 60)
+        _ = try t.store.blobs.put(payload)
+        #expect(Date().timeIntervalSince(try #require(try t.store.blobs.lastModified(put.sha256))) > 50)
+        #expect(try t.store.blobs.lastModified(String(repeating: "0", count: 64)) == nil)
+    }
+
     @Test("list reports each blob's stored size and modification date")
     func listing() throws {
         let t = try TestStore()

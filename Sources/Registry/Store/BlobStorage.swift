@@ -58,7 +58,11 @@ extension BlobBatch {
 /// - a blob visible under its name is complete (no partial objects), and `put`/`Batch.commit`
 ///   return only once it is durable;
 /// - an existing blob is never rewritten (content-addressed);
-/// - every read decompresses and re-hashes, and refuses bytes whose hash differs from the name.
+/// - every read decompresses and re-hashes, and refuses bytes whose hash differs from the name;
+/// - a `put` that finds its blob already stored refreshes the blob's date when it is older than
+///   `blobRefreshAge`: `gc` spares unreferenced blobs younger than its grace period, and this
+///   extends that protection to a writer (on another host) that deduplicated against an old,
+///   still unreferenced blob and is about to commit rows naming it.
 ///
 /// Calls are synchronous (the registry's API is); an implementation over an asynchronous client
 /// must not block one of its own event-loop threads.
@@ -83,6 +87,8 @@ public protocol BlobStorage: Sendable {
     func buffer(_ sha256: String) throws -> ByteBuffer
     /// Whether the blob is stored (a metadata request; the bytes are not read or verified).
     func exists(_ sha256: String) throws -> Bool
+    /// When the blob was stored or last refreshed; nil when it is not stored.
+    func lastModified(_ sha256: String) throws -> Date?
 
     /// Every stored blob with its stored size and date (temporaries and unfinished uploads are not blobs).
     func list() throws -> [BlobListing]
@@ -92,6 +98,10 @@ public protocol BlobStorage: Sendable {
     /// uploads) older than `age` seconds. Returns how many were removed.
     func removeStaleTemporaries(olderThan age: TimeInterval) throws -> Int
 }
+
+/// A `put` that finds its blob stored with a date older than this refreshes the date (see `BlobStorage`).
+/// Much shorter than `Store.defaultGCGracePeriod`, so a blob a writer just deduplicated against is young for gc.
+public let blobRefreshAge: TimeInterval = 600
 
 extension BlobStorage {
     @discardableResult

@@ -60,7 +60,10 @@ public struct BlobStore: BlobStorage {
         public func put(_ bytes: UnsafeRawBufferPointer) throws -> PutResult {
             let sha = BlobStore.digest(bytes)
             let target = store.path(for: sha)
-            if let existing = try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int {
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: target.path), let existing = attributes[.size] as? Int {
+                if let date = attributes[.modificationDate] as? Date, Date().timeIntervalSince(date) > blobRefreshAge {
+                    utimes(target.path, nil)  // now: see `blobRefreshAge`
+                }
                 return PutResult(sha256: sha, size: bytes.count, storedSize: existing, isNew: false)
             }
             let compressed = try BlobStore.compress(bytes, level: store.compressionLevel)
@@ -102,6 +105,10 @@ public struct BlobStore: BlobStorage {
     }
 
     public func exists(_ sha256: String) throws -> Bool { FileManager.default.fileExists(atPath: path(for: sha256).path) }
+
+    public func lastModified(_ sha256: String) throws -> Date? {
+        try? FileManager.default.attributesOfItem(atPath: path(for: sha256).path)[.modificationDate] as? Date
+    }
 
     /// Every stored blob (walks `blobs/??/*.zst`; temporary files are not blobs) with its size and modification time.
     public func list() throws -> [BlobListing] {

@@ -59,8 +59,11 @@ extension Store {
     ///
     /// The catalog is read after the blobs are listed, so a blob listed unreferenced whose rows
     /// were committed meanwhile is seen as referenced; a blob uploaded after the listing is not
-    /// considered at all. Together with the grace period (longer than any upload-to-commit gap)
-    /// no blob that a committed or committing row refers to is removed.
+    /// considered at all; a blob's date is checked again just before it is removed, so one that a
+    /// writer deduplicated against (and so refreshed, see `blobRefreshAge`) since the listing is
+    /// kept. Together with the grace period (longer than any upload-to-commit gap) no blob that a
+    /// committed or committing row refers to is removed, except in the moment between that last
+    /// check and the delete.
     public func collectGarbage(gracePeriod: TimeInterval = Store.defaultGCGracePeriod) throws -> GCReport {
         let lock = try StoreLock(store: root, mode: .exclusive)
         defer { withExtendedLifetime(lock) {} }
@@ -70,6 +73,8 @@ extension Store {
         var removed = 0
         var freed = 0
         for blob in listed where !referenced.contains(blob.sha256) && blob.lastModified <= cutoff {
+            // A writer may have refreshed it since the listing (it deduplicated against it: `blobRefreshAge`).
+            guard let date = try blobs.lastModified(blob.sha256), date <= cutoff else { continue }
             freed += try blobs.remove(blob.sha256)
             removed += 1
         }
