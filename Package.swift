@@ -157,7 +157,7 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "RegistryS3", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
             path: "bench/Sources"
         ),
 
