@@ -57,6 +57,21 @@ struct S3ClientTests {
         }
     }
 
+    @Test("a batch whose upload keeps failing throws from commit (so no catalog row is written)")
+    func batchCommitSurfacesFailures() throws {
+        // HEAD → 404 (not stored yet), then every PUT attempt → 500.
+        let server = try ScriptedServer(statuses: [404, 500])
+        defer { server.close() }
+        let store = try S3BlobStore(bucket: "bucket", prefix: "p", configuration: try localConfiguration(port: server.port, maxAttempts: 2))
+        let batch = store.batch()
+        let put = try batch.put(Data("never stored".utf8))
+        #expect(put.isNew)
+        #expect(throws: S3Error.http(method: "PUT", key: store.key(for: put.sha256), status: 500, code: "SlowDown", message: "scripted 500")) {
+            try batch.commit()
+        }
+        #expect(server.requests == ["HEAD /bucket/\(store.key(for: put.sha256))"] + Array(repeating: "PUT /bucket/\(store.key(for: put.sha256))", count: 2))
+    }
+
     @Test("backoff doubles from baseDelay up to maxDelay")
     func backoff() throws {
         var configuration = try localConfiguration(port: 1)
