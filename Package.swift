@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
+        .library(name: "RegistryS3", targets: ["RegistryS3"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Generation", targets: ["Generation"]),
     ],
@@ -142,6 +143,20 @@ let package = Package(
             ]
         ),
 
+        // S3-compatible blob storage for the store (issue 12): SigV4 on swift-crypto, S3 REST over async-http-client.
+        .target(
+            name: "RegistryS3",
+            dependencies: [
+                "Registry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
         // MARK: The `concepts` executable
         .executableTarget(
             name: "concepts",
@@ -156,7 +171,7 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "RegistryS3", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
             path: "bench/Sources"
         ),
 
@@ -174,6 +189,15 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["TestSupport", "Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "concepts", "TensorFormats", "TextEncoder"]),
+        .testTarget(
+            name: "RegistryS3Tests",
+            dependencies: [
+                "Registry", "RegistryS3",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -24,7 +24,7 @@ struct BlobStoreTests {
         #expect(try t.store.blobs.get(first.sha256) == payload)
         #expect(try t.store.blobs.allHashes() == [first.sha256])
         // The file on disk is a zstd frame (magic 28 B5 2F FD), not the raw bytes.
-        let onDisk = try Data(contentsOf: t.store.blobs.path(for: first.sha256))
+        let onDisk = try Data(contentsOf: #require(t.store.blobs.localPath(for: first.sha256)))
         #expect(Array(onDisk.prefix(4)) == [0x28, 0xB5, 0x2F, 0xFD])
     }
 
@@ -41,7 +41,7 @@ struct BlobStoreTests {
         let t = try TestStore(backend: backend)
         let good = try t.store.blobs.put(Data("hello".utf8))
         let other = try BlobStore.compress(Data("jello".utf8).withUnsafeBytes { UnsafeRawBufferPointer($0) }, level: 3)
-        try other.write(to: t.store.blobs.path(for: good.sha256))
+        try other.write(to: #require(t.store.blobs.localPath(for: good.sha256)))
         #expect(throws: RegistryError.self) { try t.store.blobs.get(good.sha256) }
         do {
             _ = try t.store.blobs.get(good.sha256)
@@ -50,7 +50,7 @@ struct BlobStoreTests {
             #expect(sha == good.sha256)
         }
         // Garbage that is not a zstd frame at all.
-        try Data([1, 2, 3]).write(to: t.store.blobs.path(for: good.sha256))
+        try Data([1, 2, 3]).write(to: #require(t.store.blobs.localPath(for: good.sha256)))
         #expect(throws: RegistryError.self) { try t.store.blobs.get(good.sha256) }
     }
 
@@ -58,7 +58,7 @@ struct BlobStoreTests {
     func missingBlob(backend: TestBackend) throws {
         let t = try TestStore(backend: backend)
         let sha = String(repeating: "ab", count: 32)
-        #expect(throws: RegistryError.missingBlob(sha256: sha, path: t.store.blobs.path(for: sha).path)) { try t.store.blobs.get(sha) }
+        #expect(throws: RegistryError.missingBlob(sha256: sha, path: t.store.blobs.location(of: sha))) { try t.store.blobs.get(sha) }
     }
 }
 

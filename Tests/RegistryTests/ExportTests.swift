@@ -90,19 +90,20 @@ struct MaintenanceTests {
         let orphan = try t.store.blobs.put(Data("orphan".utf8))
         #expect(try t.store.verify().problems.isEmpty)
         let before = try t.store.blobs.allHashes().count
-        let gc = try t.store.collectGarbage()
+        #expect(try t.store.collectGarbage().blobsRemoved == 0, "a fresh orphan is within the grace period")
+        let gc = try t.store.collectGarbage(gracePeriod: 0)
         #expect(gc.blobsRemoved == 1 && gc.bytesFreed == orphan.storedSize)
         #expect(try t.store.blobs.allHashes().count == before - 1)
         #expect(try t.store.verify().problems.isEmpty)
         // Corrupt one referenced blob and delete another.
         let hashes = try t.store.blobs.allHashes()
-        try BlobStore.compress(Data("tampered".utf8).withUnsafeBytes { $0 }, level: 3).write(to: t.store.blobs.path(for: hashes[0]))
-        try FileManager.default.removeItem(at: t.store.blobs.path(for: hashes[1]))
+        try BlobStore.compress(Data("tampered".utf8).withUnsafeBytes { $0 }, level: 3).write(to: #require(t.store.blobs.localPath(for: hashes[0])))
+        try FileManager.default.removeItem(at: #require(t.store.blobs.localPath(for: hashes[1])))
         let report = try t.store.verify()
         #expect(report.problems.count == 2)
         #expect(report.problems.contains { $0.contains(hashes[0]) && $0.contains("corrupt") })
         #expect(report.problems.contains { $0.contains(hashes[1]) && $0.contains("missing") })
         // gc never removes referenced blobs, even broken ones.
-        #expect(try t.store.collectGarbage().blobsRemoved == 0)
+        #expect(try t.store.collectGarbage(gracePeriod: 0).blobsRemoved == 0)
     }
 }

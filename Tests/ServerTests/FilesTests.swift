@@ -44,7 +44,7 @@ struct FilesTests {
         #expect(rows.count == 2 && again.count == 2)
         #expect(rows == again)
         // The blobs are referenced (gc keeps them) and verify is clean.
-        #expect(try server.store.collectGarbage().blobsRemoved == 0)
+        #expect(try server.store.collectGarbage(gracePeriod: 0).blobsRemoved == 0)
         #expect(try server.store.verify().problems.isEmpty)
         // The plain copies can go: the server makes them again from the blobs.
         try FileManager.default.removeItem(at: server.root.appendingPathComponent("cache/files"))

@@ -102,7 +102,7 @@ enum LinearAlgebraBench {
 
 extension Double {
     fileprivate func rounded(toPlaces places: Int) -> Double {
-        let scale = pow(10, Double(places))
+        let scale = Foundation.pow(10, Double(places))
         return (self * scale).rounded() / scale
     }
 }

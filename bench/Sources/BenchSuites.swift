@@ -9,6 +9,7 @@ struct BenchSuite: Sendable {
 /// Every suite, in run order. Each suite lives in its own `Bench+Name.swift`; add one line here.
 enum BenchSuites {
     static let all: [BenchSuite] = [
+        BlobsBench.suite,
         CaptionsBench.suite,
         ComposeBench.suite,
         CompressionBench.suite,

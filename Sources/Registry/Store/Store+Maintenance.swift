@@ -38,7 +38,7 @@ extension Store {
             do { _ = try blobs.get(sha) } catch { problems.append(error.localizedDescription) }
         }
         for sha in referenced.union(recorded).subtracting(onDisk).sorted() {
-            problems.append("blob \(sha) is referenced by the catalog but missing from \(blobs.path(for: sha).path)")
+            problems.append("blob \(sha) is referenced by the catalog but missing from \(blobs.location(of: sha))")
         }
         for sha in referenced.subtracting(recorded).sorted() {
             problems.append("blob \(sha) is referenced but has no row in the blob table")
@@ -66,15 +66,33 @@ extension Store {
         }
     }
 
-    /// Removes blob files and rows that nothing in the catalog refers to, and stale temporaries.
-    public func collectGarbage() throws -> GCReport {
+    /// How long `gc` keeps an unreferenced blob by default: a writer on another host (shared S3
+    /// blobs, PostgreSQL catalog) uploads its blobs before it commits the rows that refer to them,
+    /// and the store lock is only local, so a young unreferenced blob may be about to be referenced.
+    public static let defaultGCGracePeriod: TimeInterval = 3600
+
+    /// Removes blobs that nothing in the catalog refers to and that are older than `gracePeriod`
+    /// seconds, blob rows nothing refers to, and writers' leftovers older than `gracePeriod`.
+    ///
+    /// The catalog is read after the blobs are listed, so a blob listed unreferenced whose rows
+    /// were committed meanwhile is seen as referenced; a blob uploaded after the listing is not
+    /// considered at all; a blob's date is checked again just before it is removed, so one that a
+    /// writer deduplicated against (and so refreshed, see `blobRefreshAge`) since the listing is
+    /// kept. Together with the grace period (longer than any upload-to-commit gap) no blob that a
+    /// committed or committing row refers to is removed, except in the moment between that last
+    /// check and the delete.
+    public func collectGarbage(gracePeriod: TimeInterval = Store.defaultGCGracePeriod) throws -> GCReport {
         let lock = try StoreLock(store: root, mode: .exclusive)
         defer { withExtendedLifetime(lock) {} }
+        let cutoff = Date().addingTimeInterval(-gracePeriod)
+        let listed = try blobs.list()
         let referenced = try catalog.read { connection in try referencedBlobSet(in: connection) }
         var removed = 0
         var freed = 0
-        for sha in try blobs.allHashes() where !referenced.contains(sha) {
-            freed += try blobs.remove(sha)
+        for blob in listed where !referenced.contains(blob.sha256) && blob.lastModified <= cutoff {
+            // A writer may have refreshed it since the listing (it deduplicated against it: `blobRefreshAge`).
+            guard let date = try blobs.lastModified(blob.sha256), date <= cutoff else { continue }
+            freed += try blobs.remove(blob.sha256)
             removed += 1
         }
         try catalog.write { connection in
@@ -82,7 +100,7 @@ extension Store {
                 try connection.execute("DELETE FROM blob WHERE sha256 = ?", [sha])
             }
         }
-        _ = blobs.removeStaleTemporaries(olderThan: 0)
+        _ = try blobs.removeStaleTemporaries(olderThan: gracePeriod)
         return GCReport(blobsRemoved: removed, bytesFreed: freed)
     }
 

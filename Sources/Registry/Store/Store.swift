@@ -8,24 +8,26 @@ import Foundation
 /// `@unchecked Sendable`: immutable after init; catalogs are `Sendable` and thread-safe.
 public final class Store: @unchecked Sendable {
     public let root: URL
-    public let blobs: BlobStore
+    /// The blob storage: the local `blobs/` folder by default, or any `BlobStorage` given to `init` (S3).
+    public let blobs: any BlobStorage
     public let catalog: any Catalog
 
     /// Opens (and with `create`, creates) the default store at `root` — the SQLite catalog
     /// `root/catalog.sqlite` and the blob folder `root/blobs` — applying pending migrations.
-    public convenience init(root: URL, create: Bool = true) throws {
+    /// `blobs` replaces the blob folder (e.g. an `S3BlobStore` beside a local SQLite catalog).
+    public convenience init(root: URL, create: Bool = true, blobs: (any BlobStorage)? = nil) throws {
         let catalogPath = root.appendingPathComponent("catalog.sqlite")
         if !FileManager.default.fileExists(atPath: catalogPath.path) {
             guard create else { throw RegistryError.io(path: root.path, reason: "no store here (run `concepts init`)") }
         }
         try Self.createDirectories(root)
         try self.init(root: root, catalog: try SQLiteCatalog(path: catalogPath.path),
-                      blobs: BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true)))
+                      blobs: blobs ?? BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true)))
     }
 
     /// A store over any catalog and blob storage (PostgreSQL, S3, …); `root` is the local directory
     /// for per-host caches and the store lock. Applies the catalog's pending migrations.
-    public init(root: URL, catalog: any Catalog, blobs: BlobStore) throws {
+    public init(root: URL, catalog: any Catalog, blobs: any BlobStorage) throws {
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         } catch {
