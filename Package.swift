@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "RegistryS3",
             dependencies: [
-                "Registry",
+                "Registry", "Tensors",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Registry
+import Tensors
 
 /// Content-addressed blobs in S3-compatible object storage (issue 12 item 4): `BlobStorage` over
 /// `S3Client`. Object `<prefix>/<sha256[0..2]>/<sha256>` holds the blob zstd-compressed, exactly
