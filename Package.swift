@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
         .library(name: "DiffusionModels", targets: ["DiffusionModels"]),
         .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "RegistryPostgres", targets: ["RegistryPostgres"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
         .library(name: "Sampling", targets: ["Sampling"]),
@@ -40,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The PostgreSQL catalog (issue 12).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),  // postgres-nio's TLS (sslmode=require)
     ],
     targets: [
         // MARK: C libraries (Debian: libopenblas-dev, liblapacke-dev, libzstd-dev)
@@ -91,8 +95,21 @@ let package = Package(
             name: "Generation",
             dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
         ),
-        // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
-        .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
+        // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql` for SQLite,
+        // `schema/postgres/NNNN_name.sql` for PostgreSQL), shipped as resources.
+        .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations"), .copy("postgres")]),
+        // The PostgreSQL catalog (issue 12): `PostgresCatalog`, a synchronous `Catalog` over postgres-nio.
+        .target(
+            name: "RegistryPostgres",
+            dependencies: [
+                "Registry", "RegistrySchema",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // MARK: The service and its client
         // `concepts serve`: API v1 (openapi.yaml), content-addressed files, tokens, metrics, the HTML page.
@@ -154,6 +171,7 @@ let package = Package(
         .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
         .testTarget(name: "DiffusionModelsTests", dependencies: ["DiffusionModels", "TensorFormats"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "RegistryPostgresTests", dependencies: ["RegistryPostgres", "Registry", "RegistrySchema"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
