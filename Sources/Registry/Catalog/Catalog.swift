@@ -57,6 +57,21 @@ public protocol CatalogConnection {
     /// (PostgreSQL: `pg_advisory_xact_lock` on the key's hash; SQLite: a no-op, its write lock is
     /// already exclusive). Used where a read decides a write, e.g. the next version number.
     func lockForWrite(key: String) throws
+
+    /// Prepares `sql` once for many executions in this transaction (bulk inserts: a caption import
+    /// runs one statement a million times). The statement is valid until the transaction ends.
+    func prepare(_ sql: String) throws -> any CatalogStatement
+}
+
+/// A statement prepared by `CatalogConnection.prepare`, run with new arguments each time.
+public protocol CatalogStatement {
+    /// Runs the statement; returns how many rows it changed.
+    @discardableResult
+    func execute(_ arguments: [CatalogValue]) throws -> Int
+
+    /// For an `INSERT` statement (prepared without `RETURNING`): runs it and returns the new row's
+    /// `id`, or `nil` when an `ON CONFLICT … DO NOTHING` clause skipped the row.
+    func insertReturningID(_ arguments: [CatalogValue]) throws -> Int64?
 }
 
 extension CatalogConnection {
