@@ -63,10 +63,21 @@ final class PostgresCatalogConnection: CatalogConnection {
         try run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [.text(key)])
     }
 
+    /// The statement rewritten once (placeholders numbered, the `RETURNING id` form made on first
+    /// use); each execution is one round trip of the extended query protocol (Parse, Bind, Execute
+    /// of an unnamed statement: the server's parse of an INSERT costs less than the round trip).
+    func prepare(_ sql: String) throws -> any CatalogStatement {
+        PostgresCatalogStatement(connection: self, sql: sql, numbered: PostgresSQL.numberPlaceholders(sql))
+    }
+
     /// Numbers the placeholders, binds the arguments, runs the statement and waits for all rows.
     @discardableResult
     func run(_ sql: String, _ arguments: [CatalogValue]) throws -> PostgresQueryResult {
-        let (numbered, count) = PostgresSQL.numberPlaceholders(sql)
+        try run(sql, numbered: PostgresSQL.numberPlaceholders(sql), arguments)
+    }
+
+    func run(_ sql: String, numbered: (sql: String, count: Int), _ arguments: [CatalogValue]) throws -> PostgresQueryResult {
+        let (numbered, count) = numbered
         guard count == arguments.count else {
             throw CatalogError.engine(engine: "postgres", location: location,
                                       reason: "the statement has \(count) placeholder(s) but \(arguments.count) argument(s): \(sql.prefix(300))")
@@ -81,11 +92,38 @@ final class PostgresCatalogConnection: CatalogConnection {
         }
     }
 
-    private func rows(of result: PostgresQueryResult) throws -> [CatalogRow] {
+    func rows(of result: PostgresQueryResult) throws -> [CatalogRow] {
         do {
             return try result.rows.map(PostgresValueCoding.row)
         } catch {
             throw PostgresErrorMapping.catalogError(error, location: location)
         }
+    }
+}
+
+/// A statement of `PostgresCatalogConnection.prepare`, valid while its transaction lasts.
+final class PostgresCatalogStatement: CatalogStatement {
+    private let connection: PostgresCatalogConnection
+    private let sql: String
+    private let numbered: (sql: String, count: Int)
+    private var returning: (sql: String, count: Int)?
+
+    init(connection: PostgresCatalogConnection, sql: String, numbered: (sql: String, count: Int)) {
+        self.connection = connection
+        self.sql = sql
+        self.numbered = numbered
+    }
+
+    @discardableResult
+    func execute(_ arguments: [CatalogValue]) throws -> Int {
+        try connection.run(sql, numbered: numbered, arguments).metadata.rows ?? 0
+    }
+
+    func insertReturningID(_ arguments: [CatalogValue]) throws -> Int64? {
+        let returning = self.returning ?? PostgresSQL.numberPlaceholders(PostgresSQL.trimmingTail(sql) + " RETURNING id")
+        self.returning = returning
+        let result = try connection.run(sql, numbered: returning, arguments)
+        guard let row = try connection.rows(of: result).first else { return nil }
+        return try row.value("id", as: Int64.self)
     }
 }

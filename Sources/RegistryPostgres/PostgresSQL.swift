@@ -29,29 +29,29 @@ public enum PostgresSQL {
     }
 
     /// The statements of a script, split at the semicolons outside literals and comments, each
-    /// trimmed; statements made only of comments and white space are dropped.
+    /// from its first token (comments before it dropped) to its end, trimmed; pieces made only of
+    /// comments and white space are dropped.
     public static func splitStatements(_ sql: String) -> [String] {
         let bytes = Array(sql.utf8)
         var statements: [String] = []
-        var start = 0
-        var meaningful = false
+        // From the statement's first token that is not white space or a comment.
+        var start: Int?
         var lexer = Lexer(bytes)
         func flush(upTo end: Int) {
-            if meaningful {
+            if let start {
                 let text = String(decoding: bytes[start..<end], as: UTF8.self)
                 statements.append(text.trimmingCharacters(in: .whitespacesAndNewlines))
             }
-            meaningful = false
+            start = nil
         }
         while let token = lexer.next() {
             switch token.kind {
             case .semicolon:
                 flush(upTo: token.range.lowerBound)
-                start = token.range.upperBound
             case .whitespace, .comment:
                 break
             default:
-                meaningful = true
+                if start == nil { start = token.range.lowerBound }
             }
         }
         flush(upTo: bytes.count)
