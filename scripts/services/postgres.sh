@@ -57,8 +57,14 @@ port_in_use() {
 
 start() {
     if [ -f "$STATE" ]; then
-        echo "postgres.sh: a cluster is already running (see $STATE); stop it first" >&2
-        exit 1
+        local old_dir old_bin
+        old_dir="$(sed -n 's/^dir=//p' "$STATE")"
+        old_bin="$(sed -n 's/^bin=//p' "$STATE")"
+        if [ -d "$old_dir/data" ] && as_server "$old_bin/pg_ctl" -D "$old_dir/data" status >/dev/null 2>&1; then
+            echo "postgres.sh: a cluster is already running (see $STATE); stop it first" >&2
+            exit 1
+        fi
+        stop   # left over from a run that did not stop it
     fi
     local bin
     bin="$(find_bin)" || { install_postgresql; bin="$(find_bin)"; }
