@@ -15,7 +15,7 @@ struct BaseCommand: ParsableCommand {
 
         func run() throws {
             let store = try options.open()
-            let result = try BaseModelImporter.add(name: name, path: URL(fileURLWithPath: path), to: store, progress: Progress.report)
+            let result = try store.addBase(name: name, path: URL(fileURLWithPath: path), progress: Progress.report)
             try options.emit(result) {
                 "added base \(result.name) (\(result.architecture)): \(result.tensors) tensors, \(formatBytes(result.bytesTotal)), "
                     + "\(formatBytes(result.bytesNew)) new, \(result.crossAttentionLayers) cross-attention layers"

@@ -36,7 +36,7 @@ struct RegisterCommand: ParsableCommand {
             name: name, base: base, path: URL(fileURLWithPath: path), categories: category, tokens: token,
             kind: RegisterRequest.Kind(rawValue: kind) ?? .object, compression: try CompressionPolicy(parsing: compress),
             description: description, tags: tag, force: force)
-        let result = try ConceptRegistrar.register(request, in: try options.open())
+        let result = try options.open().register(request)
         try options.emit(result) {
             "registered \(result.name)@\(result.version) on \(result.base): "
                 + result.tokens.map { "\($0.token) (\($0.category))" }.joined(separator: ", ")

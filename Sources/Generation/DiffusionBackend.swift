@@ -27,7 +27,7 @@ public protocol DiffusionBackend: Sendable {
 /// A base component's stored tensors (`unet`, `vae`), read on demand from the store in their stored dtype
 /// (fp16 stays fp16; blobs are memory-mapped).
 public struct BaseComponentWeights: @unchecked Sendable {
-    // @unchecked: `Store` is a class whose catalog access is serialised by GRDB; this wrapper is immutable.
+    // @unchecked: `Store` is a class whose catalog access is serialised by its catalog; this wrapper is immutable.
     public let store: Store
     public let base: String
     public let component: String

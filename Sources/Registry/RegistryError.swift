@@ -17,7 +17,20 @@ public enum RegistryError: Error, LocalizedError, Equatable {
     case invalidConcept(path: String, reason: String)
     case implausibleDelta(layer: String, ratio: Double, limit: Double, suggestion: String)
     case wrongBase(concept: String, expected: String, actual: String)
-    case catalog(String)
+    /// A catalog row the registry cannot use (a value outside its schema's domain): `table` and what is wrong.
+    case malformedRow(table: String, reason: String)
+    /// A version id that no `concept_version` row has (a composition or merge key refers to it).
+    case unknownVersionID(Int64)
+    /// A base tensor a layer table names but the catalog does not hold.
+    case missingBaseTensor(baseID: Int64, component: String, name: String)
+    /// A stored delta, composition or merge key that lacks a layer its base has: `owner` says whose.
+    case missingLayer(owner: String, layer: String)
+    /// A blob whose size does not match the shape the catalog records for it.
+    case blobSizeMismatch(sha256: String, bytes: Int, expected: Int)
+    /// A text encoder or token embedding that does not fit the base it is used with.
+    case incompatibleTextEncoder(String)
+    /// A background task (e.g. loading the text encoder) ended without a result.
+    case backgroundTaskLost
     case incompatibleConcepts(String)
     case unknownComposition(String)
 
@@ -40,7 +53,13 @@ public enum RegistryError: Error, LocalizedError, Equatable {
             "layer \(layer): ‖ΔW‖/‖W0‖ = \(String(format: "%.3g", ratio)) is far beyond what fine-tuning produces (limit \(limit)); "
                 + "the concept was probably not trained from this base\(suggestion). Use --force to register anyway"
         case .wrongBase(let concept, let expected, let actual): "concept '\(concept)' belongs to base '\(actual)', not '\(expected)'"
-        case .catalog(let reason): "catalog: \(reason)"
+        case .malformedRow(let table, let reason): "catalog table \(table): \(reason); run `concepts verify`"
+        case .unknownVersionID(let id): "the catalog has no concept version with id \(id); run `concepts verify`"
+        case .missingBaseTensor(let baseID, let component, let name): "base \(baseID) has no \(component) tensor \(name)"
+        case .missingLayer(let owner, let layer): "\(owner) has no stored layer \(layer)"
+        case .blobSizeMismatch(let sha, let bytes, let expected): "blob \(sha) has \(bytes) bytes, expected \(expected); run `concepts verify`"
+        case .incompatibleTextEncoder(let reason): "text encoder: \(reason)"
+        case .backgroundTaskLost: "a background task ended without a result"
         case .incompatibleConcepts(let reason): "cannot compose: \(reason)"
         case .unknownComposition(let id): "no composition '\(id)' was recorded (`concepts compose` prints its composition_id)"
         }

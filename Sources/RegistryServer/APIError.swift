@@ -80,8 +80,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .unknownBase, .unknownConcept, .unknownVersion, .unknownAlias, .unknownComposition: .notFound(message)
         case .invalidReference, .invalidName: .badRequest(message)
         case .baseExists: .conflict(message)
-        case .invalidBase, .invalidConcept, .implausibleDelta, .wrongBase, .incompatibleConcepts: .unprocessable(message)
-        case .io, .compression, .missingBlob, .corruptBlob, .catalog: APIError(.internalServerError, "internal", message)
+        case .invalidBase, .invalidConcept, .implausibleDelta, .wrongBase, .incompatibleConcepts, .incompatibleTextEncoder: .unprocessable(message)
+        case .io, .compression, .missingBlob, .corruptBlob, .malformedRow, .unknownVersionID, .missingBaseTensor, .missingLayer,
+             .blobSizeMismatch, .backgroundTaskLost:
+            APIError(.internalServerError, "internal", message)
         }
     }
 

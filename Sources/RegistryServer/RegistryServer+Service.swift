@@ -9,7 +9,7 @@ extension RegistryServer {
 
         router.get("/healthz") { _, _ -> Response in
             // A catalog read proves the store answers.
-            let concepts = try await blocking { try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM concept") ?? 0 } }
+            let concepts = try await blocking { try store.conceptCount() }
             struct Health: Encodable { let status: String; let concepts: Int }
             return try JSONResponse.make(Health(status: "ok", concepts: concepts))
         }

@@ -8,7 +8,7 @@ extension RegistryServer {
     /// folder, or one `delta.bin` / `delta*.ckpt` / `.safetensors`), `register`'s options as query
     /// parameters (`base`, `category`…, `token`…, `kind`, `compress`, `description`, `tag`…, `force`,
     /// and `filename` for a single file). The body is streamed to a scratch file (never whole in
-    /// memory) and refused past `--max-upload` with 413; then `ConceptRegistrar.register` — exactly
+    /// memory) and refused past `--max-upload` with 413; then `Store.register` — exactly
     /// what `concepts register` runs — validates and stores it (invalid content: 422 with its reason).
     func addUploadRoutes(to router: RouteTable) {
         let store = self.store, authorizer = self.authorizer, maxUpload = configuration.maxUpload
@@ -30,7 +30,7 @@ extension RegistryServer {
                 let registerRequest = RegisterRequest(
                     name: name, base: options.base, path: path, categories: options.categories, tokens: options.tokens,
                     kind: options.kind, compression: options.compression, description: options.description, tags: options.tags, force: options.force)
-                return try ConceptRegistrar.register(registerRequest, in: store)
+                return try store.register(registerRequest)
             }
             return try JSONResponse.make(result, status: .created)
         }

@@ -21,12 +21,11 @@ final class GenerationStore {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         store = try Store(root: root.appendingPathComponent("store"), create: true)
         let base = sdTiny.appendingPathComponent("base")
-        _ = try BaseModelImporter.add(name: "tiny", path: base, to: store)
+        _ = try store.addBase(name: "tiny", path: base)
         if concepts {
             for (name, fixture) in [("cat", "cat-diffusers"), ("dog", "dog-diffusers")] {
-                _ = try ConceptRegistrar.register(
-                    RegisterRequest(name: name, base: "tiny", path: sdTiny.appendingPathComponent("concepts/\(fixture)"), categories: [name],
-                                    tokens: [], compression: try .init(parsing: "lossless"), tags: [], force: false), in: store)
+                _ = try store.register(RegisterRequest(name: name, base: "tiny", path: sdTiny.appendingPathComponent("concepts/\(fixture)"), categories: [name],
+                                    tokens: [], compression: try .init(parsing: "lossless"), tags: [], force: false))
             }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 @testable import Registry
 
@@ -81,9 +80,9 @@ struct ConceptReferenceTests {
 
     @Test("full-text queries quote words and match prefixes")
     func ftsQuery() {
-        #expect(Store.ftsQuery("red dog") == "\"red\"* \"dog\"*")
-        #expect(Store.ftsQuery("<new1>") == "\"new1\"*")
-        #expect(Store.ftsQuery("  ") == "\"\"")
+        #expect(Store.fullTextQuery("red dog", dialect: .sqlite) == "\"red\"* \"dog\"*")
+        #expect(Store.fullTextQuery("<new1>", dialect: .sqlite) == "\"new1\"*")
+        #expect(Store.fullTextQuery("  ", dialect: .sqlite) == "\"\"")
     }
 }
 
@@ -99,9 +98,9 @@ struct StoreLocationTests {
     @Test("opening applies every migration once, with WAL and foreign keys")
     func migrations() throws {
         let t = try TestStore()
-        let (journal, foreignKeys, tables) = try t.store.database.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"),
-             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        let (journal, foreignKeys, tables) = try t.store.catalog.read { c in
+            (try c.fetchValue("PRAGMA journal_mode", as: String.self), try c.fetchValue("PRAGMA foreign_keys", as: Int.self),
+             try c.fetchColumn("SELECT name FROM sqlite_master WHERE type = 'table'", as: String.self))
         }
         #expect(journal == "wal")
         #expect(foreignKeys == 1)

@@ -29,7 +29,7 @@ enum CaptionsFixtures {
     /// A store with the sd-tiny base added as `tiny`.
     static func storeWithTinyBase() throws -> TestStore {
         let t = try TestStore()
-        _ = try BaseModelImporter.add(name: "tiny", path: fixturesDirectory.appendingPathComponent("sd-tiny/base"), to: t.store)
+        _ = try t.store.addBase(name: "tiny", path: fixturesDirectory.appendingPathComponent("sd-tiny/base"))
         return t
     }
 }

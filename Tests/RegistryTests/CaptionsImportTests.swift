@@ -1,12 +1,11 @@
 import Foundation
-import GRDB
 import Testing
 @testable import Registry
 
 /// `captions import`: formats, validation of embeddings, duplicates, and one transaction per import.
 @Suite struct CaptionsImportTests {
     func captionCount(_ store: Store) throws -> Int {
-        try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption") ?? -1 }
+        try store.catalog.read { c in try c.fetchValue("SELECT COUNT(*) FROM caption", as: Int.self) ?? -1 }
     }
 
     @Test func importsNumpyAndSkipsDuplicates() throws {
@@ -18,7 +17,7 @@ import Testing
                                                source: .numpy(path: CaptionsFixtures.path("golden_f16.npy")))
         #expect(again == CaptionImportResult(set: "golden", imported: 0, skippedDuplicates: 60))
         // Stored embeddings are unit-norm fp16.
-        let blob = try t.store.database.read { db in try Data.fetchOne(db, sql: "SELECT embedding FROM caption LIMIT 1") }
+        let blob = try t.store.catalog.read { c in try c.fetchValue("SELECT embedding FROM caption LIMIT 1", as: Data.self) }
         let values = CaptionEmbedding.decode(try #require(blob))
         #expect(values.count == 16)
         #expect(abs(values.reduce(0) { $0 + $1 * $1 } - 1) < 2e-3)
@@ -37,10 +36,10 @@ import Testing
     @Test func fullTextIndexFollowsEveryImport() throws {
         let t = try CaptionsFixtures.goldenStore()
         func triggers() throws -> [String] {
-            try t.store.database.read { db in try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name") }
+            try t.store.catalog.read { c in try c.fetchColumn("SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name", as: String.self) }
         }
         func integrityCheck() throws {
-            try t.store.database.write { db in try db.execute(sql: "INSERT INTO caption_search (caption_search, rank) VALUES ('integrity-check', 1)") }
+            try t.store.catalog.write { c in try c.execute("INSERT INTO caption_search (caption_search, rank) VALUES ('integrity-check', 1)") }
         }
         let before = try triggers()
         #expect(before.contains { $0.contains("caption_search_insert") })
@@ -74,17 +73,17 @@ import Testing
     func fullTextBatchesEscapeCaptions(rows: Int) throws {
         let t = try TestStore()
         let captions = ["say \"cheese\" now", "back\\slash and \\\"both", "tab\there and\u{1}control", "café à 東京 🚲", "plain words"]
-        try t.store.database.write { db in
-            try db.execute(sql: "INSERT INTO caption_set (name, dimension, created_at) VALUES ('s', 1, '')")
-            try db.execute(sql: "DROP TRIGGER caption_search_insert")
-            var batch = try CaptionFullTextBatch(db: db, rows: rows)
+        try t.store.catalog.write { c in
+            try c.execute("INSERT INTO caption_set (name, dimension, created_at) VALUES ('s', 1, '')")
+            try c.execute("DROP TRIGGER caption_search_insert")
+            var batch = try CaptionFullTextBatch(connection: c, rows: rows)
             for caption in captions {
-                try db.execute(sql: "INSERT INTO caption (set_id, caption, embedding) VALUES (1, ?, x'003c')", arguments: [caption])
-                try batch.add(id: db.lastInsertedRowID, caption: caption)
+                let id = try #require(try c.insertReturningID("INSERT INTO caption (set_id, caption, embedding) VALUES (1, ?, x'003c')", [caption]))
+                try batch.add(id: id, caption: caption)
             }
             try batch.flush()
-            try db.execute(sql: "INSERT INTO caption_search (caption_search, rank) VALUES ('integrity-check', 1)")
-            let stored = try Row.fetchAll(db, sql: "SELECT rowid, caption FROM caption_search ORDER BY rowid").map { $0["caption"] as String }
+            try c.execute("INSERT INTO caption_search (caption_search, rank) VALUES ('integrity-check', 1)")
+            let stored = try c.fetchAll("SELECT rowid, caption FROM caption_search ORDER BY rowid").map { try $0.value("caption", as: String.self) }
             #expect(stored == captions)
         }
         #expect(try t.store.matchCaptions("cheese", set: "s").map(\.caption) == [captions[0]])

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Tensors
 import Testing
 @testable import Registry
@@ -39,10 +38,10 @@ import Testing
     /// Exact (Float64) similarities of every caption of set `s` with `query`, best first.
     static func exact(_ t: TestStore, _ query: [Float]) throws -> [(id: Int64, similarity: Double)] {
         let norm = query.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        let rows = try t.store.database.read { db in try Row.fetchAll(db, sql: "SELECT c.id, c.embedding FROM caption c JOIN caption_set s ON s.id = c.set_id WHERE s.name = 's'") }
-        return rows.map { row -> (Int64, Double) in
-            let values = CaptionEmbedding.decode(row["embedding"])
-            return (row["id"], zip(values, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / norm)
+        let rows = try t.store.catalog.read { c in try c.fetchAll("SELECT c.id, c.embedding FROM caption c JOIN caption_set s ON s.id = c.set_id WHERE s.name = 's'") }
+        return try rows.map { row -> (Int64, Double) in
+            let values = CaptionEmbedding.decode(try row.value("embedding", as: Data.self))
+            return (try row.value("id"), zip(values, query).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / norm)
         }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
     }
 
@@ -104,8 +103,8 @@ import Testing
     }
 
     static func index(_ t: TestStore, d: Int) throws -> CaptionScanIndex {
-        let info = try #require(try t.store.database.read { db in try Row.fetchOne(db, sql: "SELECT id, revision FROM caption_set WHERE name = 's'") })
-        return try t.store.captionScanIndex(setID: info["id"], revision: info["revision"], dimension: d)
+        let info = try #require(try t.store.catalog.read { c in try c.fetchOne("SELECT id, revision FROM caption_set WHERE name = 's'") })
+        return try t.store.captionScanIndex(setID: try info.value("id"), revision: try info.value("revision"), dimension: d)
     }
 
     /// At CLIP's width the sign filter is tight: it rules out most captions of other clusters.
@@ -267,7 +266,7 @@ import Testing
         let path = cache.appendingPathComponent("set-1-r2.cidx").path
         let index = try #require(try CaptionScanIndex(path: path, setID: 1, revision: 2))
         #expect(index.count == Self.n + 499)
-        let ids = try t.store.database.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM caption ORDER BY id") }
+        let ids = try t.store.catalog.read { c in try c.fetchColumn("SELECT id FROM caption ORDER BY id", as: Int64.self) }
         #expect((0..<index.count).map { index.id(at: $0) } == ids)
         for q in queries.prefix(3) + [more[3]] {
             Self.expectExact(try t.store.searchCaptions(vector: q, set: "s", threshold: -1, limit: 100), try Self.exact(t, q), threshold: -1, limit: 100)

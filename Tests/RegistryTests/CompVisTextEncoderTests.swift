@@ -46,7 +46,7 @@ struct CompVisTextEncoderTests {
     @Test("an SD 1.x single file gets a text encoder: shapes → config, CLIP's tokenizer, hidden states for a prompt")
     func openAITowerIsUsable() throws {
         let t = try TestStore()
-        _ = try BaseModelImporter.add(name: "sd1-file", path: try Self.compVisBase(tower: Self.openAITower(), in: t), to: t.store)
+        _ = try t.store.addBase(name: "sd1-file", path: try Self.compVisBase(tower: Self.openAITower(), in: t))
         let (tokenizer, model) = try t.store.textEncoder(forBase: "sd1-file")
         #expect(model.configuration.hiddenSize == 64 && model.configuration.numLayers == 1 && model.configuration.numHeads == 1)
         #expect(model.configuration.vocabSize == 49408 && model.configuration.activation == .quickGELU)
@@ -59,7 +59,7 @@ struct CompVisTextEncoderTests {
     @Test("the tiny fixture's tower (vocab 512) is not recognisable as OpenAI CLIP: a clear error naming the base")
     func otherTowersAreRefused() throws {
         let t = try TestStore()
-        _ = try BaseModelImporter.add(name: "tiny-compvis", path: SDTiny.baseCompVis, to: t.store)
+        _ = try t.store.addBase(name: "tiny-compvis", path: SDTiny.baseCompVis)
         #expect { try t.store.textEncoder(forBase: "tiny-compvis") } throws: { error in
             let text = (error as? LocalizedError)?.errorDescription ?? ""
             return text.contains("tiny-compvis") && text.contains("not recognisable as an OpenAI CLIP tower") && text.contains("49408")

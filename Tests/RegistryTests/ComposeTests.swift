@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 import Testing
 import TensorFormats
 @testable import Registry
@@ -74,9 +73,9 @@ struct ComposeTests {
                 let up = try #require(loraFile["\(module).lora_up.weight"]).matrix()
                 let down = try #require(loraFile["\(module).lora_down.weight"]).matrix()
                 let w = try #require(fullFile[LayerNaming.processorKey(key)]).matrix()
-                let tensorName = try t.store.database.read { db in
-                    try String.fetchOne(db, sql: "SELECT \(projection == .key ? "key_tensor" : "value_tensor") FROM base_layer WHERE base_id = ? AND name = ?",
-                                        arguments: [baseID, layer.name])
+                let tensorName = try t.store.catalog.read { c in
+                    try c.fetchValue("SELECT \(projection == .key ? "key_tensor" : "value_tensor") FROM base_layer WHERE base_id = ? AND name = ?",
+                                     [baseID, layer.name], as: String.self)
                 }
                 let w0 = try t.store.baseTensor(baseID: baseID, name: try #require(tensorName)).matrix()
                 let update = Matrix.matmul(up, down)
@@ -109,9 +108,9 @@ struct ComposeTests {
     func lazyMergeKeys() throws {
         let t = try Self.catAndDog()
         let reference = try compose(t, ["cat", "dog"], cache: false)
-        try t.store.database.write { db in
-            try db.execute(sql: "DELETE FROM merge_key_layer")
-            try db.execute(sql: "DELETE FROM merge_key")
+        try t.store.catalog.write { c in
+            try c.execute("DELETE FROM merge_key_layer")
+            try c.execute("DELETE FROM merge_key")
         }
         let again = try compose(t, ["cat", "dog"], cache: false)
         #expect(try t.count("merge_key") == 2)
@@ -121,7 +120,7 @@ struct ComposeTests {
     @Test("refusals: different bases, unknown references and sets, too many targets, a concept listed twice")
     func refusals() throws {
         let t = try Self.catAndDog()
-        _ = try BaseModelImporter.add(name: "tiny2", path: SDTiny.base, to: t.store)
+        _ = try t.store.addBase(name: "tiny2", path: SDTiny.base)
         _ = try t.register("cat2", "cat-diffusers", base: "tiny2")
         #expect(throws: RegistryError.self) { try compose(t, ["cat", "cat2"]) }
         #expect(throws: RegistryError.unknownConcept("ghost")) { try compose(t, ["cat", "ghost"]) }

@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 import Testing
 @testable import Registry
 
@@ -107,8 +106,8 @@ struct RegisterTests {
     func listing() throws {
         let t = try TestStore.withTinyBase()
         _ = try t.register("cat", "cat-diffusers", tags: ["prod"])
-        _ = try ConceptRegistrar.register(RegisterRequest(name: "dog", base: "tiny", path: SDTiny.concept("dog-diffusers"), categories: ["dog"],
-                                                          compression: .lossless, description: "A corgi called Biscuit"), in: t.store)
+        _ = try t.store.register(RegisterRequest(name: "dog", base: "tiny", path: SDTiny.concept("dog-diffusers"), categories: ["dog"],
+                                                          compression: .lossless, description: "A corgi called Biscuit"))
         _ = try t.register("pair", "pair-diffusers", categories: ["cat", "teapot"])
         #expect(try t.store.listConcepts().map(\.name) == ["cat", "dog", "pair"])
         #expect(try t.store.listConcepts(ConceptFilter(category: "cat")).map(\.name) == ["cat", "pair"])
@@ -155,7 +154,7 @@ struct RegisterRefusalTests {
         } catch let error as RegistryError {
             guard case .implausibleDelta(let layer, let ratio, _, _) = error else { Issue.record("wrong error \(error)"); return }
             #expect(layer.contains("attn2.to_"))
-            #expect(ratio > ConceptRegistrar.plausibleDeltaRatio)
+            #expect(ratio > Store.plausibleDeltaRatio)
         }
         #expect(try t.count("concept_version") == 0)
         #expect(try t.register("odd", "otherbase-diffusers", force: true).version == 1)
@@ -165,12 +164,12 @@ struct RegisterRefusalTests {
     func suggestsBase() throws {
         let t = try TestStore.withTinyBase()
         // Register the cat against the CompVis copy of the base (fp16-rounded W0): plausible there too.
-        _ = try BaseModelImporter.add(name: "tiny-compvis", path: SDTiny.baseCompVis, to: t.store)
+        _ = try t.store.addBase(name: "tiny-compvis", path: SDTiny.baseCompVis)
         _ = try t.register("cat-on-compvis", "cat-diffusers", base: "tiny-compvis")
         // A delta trained from "otherbase" fits neither, so no suggestion is made.
-        #expect(try ConceptRegistrar.suggestBase(for: .read(path: SDTiny.concept("otherbase-diffusers")), excluding: 1, store: t.store) == nil)
+        #expect(try Store.suggestBase(for: .read(path: SDTiny.concept("otherbase-diffusers")), excluding: 1, store: t.store) == nil)
         // The cat fits "tiny" when checked from the CompVis base's side.
-        #expect(try ConceptRegistrar.suggestBase(for: .read(path: SDTiny.concept("cat-diffusers")), excluding: 2, store: t.store) == "tiny")
+        #expect(try Store.suggestBase(for: .read(path: SDTiny.concept("cat-diffusers")), excluding: 2, store: t.store) == "tiny")
     }
 
     @Test("other refusals: unknown base, category count, concept on another base, bad names")
@@ -181,7 +180,7 @@ struct RegisterRefusalTests {
         #expect(throws: RegistryError.self) { try t.register("cat", "pair-diffusers", categories: ["cat"]) }
         #expect(throws: RegistryError.self) { try t.register("cat@1", "cat-diffusers") }
         #expect(throws: RegistryError.self) { try t.register("", "cat-diffusers") }
-        _ = try BaseModelImporter.add(name: "tiny2", path: SDTiny.base, to: t.store)
+        _ = try t.store.addBase(name: "tiny2", path: SDTiny.base)
         _ = try t.register("cat", "cat-diffusers")
         #expect(throws: RegistryError.wrongBase(concept: "cat", expected: "tiny2", actual: "tiny")) { try t.register("cat", "cat-diffusers", base: "tiny2") }
         #expect(try t.count("concept_version") == 1)

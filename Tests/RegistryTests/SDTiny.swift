@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 @testable import Registry
 import TensorFormats
 
@@ -22,19 +21,18 @@ extension TestStore {
     /// A store with the tiny base added as `tiny`.
     static func withTinyBase() throws -> TestStore {
         let t = try TestStore()
-        _ = try BaseModelImporter.add(name: "tiny", path: SDTiny.base, to: t.store)
+        _ = try t.store.addBase(name: "tiny", path: SDTiny.base)
         return t
     }
 
     func register(_ name: String, _ fixture: String, categories: [String] = ["cat"], tokens: [String] = [],
                   policy: String = "lossless", force: Bool = false, tags: [String] = [], base: String = "tiny") throws -> RegisterResult {
-        try ConceptRegistrar.register(
-            RegisterRequest(name: name, base: base, path: SDTiny.concept(fixture), categories: categories, tokens: tokens,
-                            compression: try .init(parsing: policy), tags: tags, force: force), in: store)
+        try store.register(RegisterRequest(name: name, base: base, path: SDTiny.concept(fixture), categories: categories, tokens: tokens,
+                            compression: try .init(parsing: policy), tags: tags, force: force))
     }
 
     /// Rows in a catalog table.
     func count(_ table: String) throws -> Int {
-        try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+        try store.catalog.read { c in try c.fetchValue("SELECT COUNT(*) FROM \(table)", as: Int.self) ?? 0 }
     }
 }

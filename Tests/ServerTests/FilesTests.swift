@@ -107,4 +107,3 @@ struct FilesTests {
     }
 }
 
-import GRDB

@@ -1,4 +1,3 @@
-import GRDB
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -24,10 +23,10 @@ func temporaryDirectory(_ prefix: String = "concepts-server") throws -> URL {
 /// the way `concepts register` does (default policy).
 func makeStore(at root: URL, concepts: Bool = true) throws -> Store {
     let store = try Store(root: root, create: true)
-    _ = try BaseModelImporter.add(name: "tiny", path: sdTiny.appendingPathComponent("base"), to: store)
+    _ = try store.addBase(name: "tiny", path: sdTiny.appendingPathComponent("base"))
     if concepts {
-        _ = try ConceptRegistrar.register(RegisterRequest(name: "cat", base: "tiny", path: tinyConcept("cat-diffusers"), categories: ["cat"]), in: store)
-        _ = try ConceptRegistrar.register(RegisterRequest(name: "dog", base: "tiny", path: tinyConcept("dog-diffusers"), categories: ["dog"]), in: store)
+        _ = try store.register(RegisterRequest(name: "cat", base: "tiny", path: tinyConcept("cat-diffusers"), categories: ["cat"]))
+        _ = try store.register(RegisterRequest(name: "dog", base: "tiny", path: tinyConcept("dog-diffusers"), categories: ["dog"]))
     }
     return store
 }
@@ -175,6 +174,6 @@ func runConcepts(_ args: [String], env: [String: String] = [:]) throws -> (statu
     return (process.terminationStatus, stdout)
 }
 
-/// Catalog reads from async tests (GRDB's synchronous `read`).
-func catalogInt(_ store: Store, _ sql: String) throws -> Int? { try store.database.read { db in try Int.fetchOne(db, sql: sql) } }
-func catalogStrings(_ store: Store, _ sql: String) throws -> [String] { try store.database.read { db in try String.fetchAll(db, sql: sql) } }
+/// Catalog reads from async tests (the catalog's synchronous `read`).
+func catalogInt(_ store: Store, _ sql: String) throws -> Int? { try store.catalog.read { connection in try connection.fetchValue(sql, as: Int.self) } }
+func catalogStrings(_ store: Store, _ sql: String) throws -> [String] { try store.catalog.read { connection in try connection.fetchColumn(sql, as: String.self) } }

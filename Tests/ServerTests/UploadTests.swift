@@ -30,8 +30,8 @@ struct UploadTests {
         let other = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: other) }
         let reference = try makeStore(at: other, concepts: false)
-        _ = try ConceptRegistrar.register(RegisterRequest(name: "kitty", base: "tiny", path: tinyConcept("cat-diffusers"), categories: ["cat"],
-                                                          compression: .init(parsing: "error:0.05"), description: "uploaded", tags: ["stable"]), in: reference)
+        _ = try reference.register(RegisterRequest(name: "kitty", base: "tiny", path: tinyConcept("cat-diffusers"), categories: ["cat"],
+                                                          compression: .init(parsing: "error:0.05"), description: "uploaded", tags: ["stable"]))
         let uploaded = try server.store.details(ConceptReference(parsing: "kitty"))
         let registered = try reference.details(ConceptReference(parsing: "kitty"))
         #expect(Self.fingerprint(uploaded) == Self.fingerprint(registered))

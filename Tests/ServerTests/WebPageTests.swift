@@ -8,8 +8,8 @@ struct WebPageTests {
     func pages() async throws {
         let server = try await TestServer.start(publicRead: true)
         defer { Task { await server.stop() } }
-        _ = try ConceptRegistrar.register(RegisterRequest(name: "cat", base: "tiny", path: tinyConcept("cat-diffusers"), categories: ["cat"],
-                                                          description: "<script>alert(1)</script> tabby", tags: ["prod"]), in: server.store)
+        _ = try server.store.register(RegisterRequest(name: "cat", base: "tiny", path: tinyConcept("cat-diffusers"), categories: ["cat"],
+                                                          description: "<script>alert(1)</script> tabby", tags: ["prod"]))
         let index = try await http(.GET, server.base + "/")
         #expect(index.status == 200)
         #expect(index.headers["Content-Type"].first?.hasPrefix("text/html") == true)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A base model as `base list` / `base show` report it.
 public struct BaseInfo: Codable, Sendable {
@@ -48,60 +47,61 @@ public struct BaseLayer: Sendable, Hashable {
 
 extension Store {
     public func bases() throws -> [BaseInfo] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT name FROM base_model ORDER BY name").map { try Self.baseInfo(name: $0["name"], withLayers: false, in: db) }
+        try catalog.read { connection in
+            try connection.fetchColumn("SELECT name FROM base_model ORDER BY name", as: String.self)
+                .map { try Self.baseInfo(name: $0, withLayers: false, in: connection) }
         }
     }
 
     public func base(named name: String) throws -> BaseInfo {
-        try database.read { db in try Self.baseInfo(name: name, withLayers: true, in: db) }
+        try catalog.read { connection in try Self.baseInfo(name: name, withLayers: true, in: connection) }
     }
 
-    static func baseInfo(name: String, withLayers: Bool, in db: Database) throws -> BaseInfo {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM base_model WHERE name = ?", arguments: [name]) else {
+    static func baseInfo(name: String, withLayers: Bool, in connection: any CatalogConnection) throws -> BaseInfo {
+        guard let base = try connection.fetchOne(BaseModelRecord.self, "SELECT * FROM base_model WHERE name = ?", [name]),
+              let id = base.id else {
             throw RegistryError.unknownBase(name)
         }
-        let id: Int64 = row["id"]
-        let tensors = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM base_tensor WHERE base_id = ?", arguments: [id]) ?? 0
-        let concepts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM concept WHERE base_id = ?", arguments: [id]) ?? 0
-        let layers = withLayers ? try baseLayers(baseID: id, in: db).map {
+        let tensors = try connection.fetchValue("SELECT COUNT(*) FROM base_tensor WHERE base_id = ?", [id], as: Int.self) ?? 0
+        let concepts = try connection.fetchValue("SELECT COUNT(*) FROM concept WHERE base_id = ?", [id], as: Int.self) ?? 0
+        let layers = withLayers ? try baseLayers(baseID: id, in: connection).map {
             BaseInfo.Layer(name: $0.name, outFeatures: $0.outFeatures, inFeatures: $0.inFeatures)
         } : nil
-        return BaseInfo(name: row["name"], architecture: row["architecture"], sourcePath: row["source_path"], sourceFormat: row["source_format"],
-                        contextDim: row["context_dim"], tensors: tensors, bytesTotal: row["bytes_total"], createdAt: row["created_at"],
+        return BaseInfo(name: base.name, architecture: base.architecture, sourcePath: base.sourcePath, sourceFormat: base.sourceFormat,
+                        contextDim: base.contextDim, tensors: tensors, bytesTotal: base.bytesTotal, createdAt: base.createdAt,
                         concepts: concepts, layers: layers)
     }
 
-    static func baseID(named name: String, in db: Database) throws -> Int64 {
-        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM base_model WHERE name = ?", arguments: [name]) else {
+    static func baseID(named name: String, in connection: any CatalogConnection) throws -> Int64 {
+        guard let id = try connection.fetchValue("SELECT id FROM base_model WHERE name = ?", [name], as: Int64.self) else {
             throw RegistryError.unknownBase(name)
         }
         return id
     }
 
-    static func baseLayers(baseID: Int64, in db: Database) throws -> [BaseLayer] {
-        try Row.fetchAll(db, sql: "SELECT * FROM base_layer WHERE base_id = ? ORDER BY position", arguments: [baseID]).map {
-            BaseLayer(name: $0["name"], outFeatures: $0["out_features"], inFeatures: $0["in_features"],
-                      keyTensor: $0["key_tensor"], valueTensor: $0["value_tensor"])
+    static func baseLayers(baseID: Int64, in connection: any CatalogConnection) throws -> [BaseLayer] {
+        try connection.fetchAll(BaseLayerRecord.self, "SELECT * FROM base_layer WHERE base_id = ? ORDER BY position", [baseID]).map {
+            BaseLayer(name: $0.name, outFeatures: $0.outFeatures, inFeatures: $0.inFeatures, keyTensor: $0.keyTensor, valueTensor: $0.valueTensor)
         }
     }
 
     /// A base tensor's bytes (verified) as a `RawTensor`.
     public func baseTensor(baseID: Int64, component: String = "unet", name: String) throws -> RawTensor {
-        let row = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT dtype, shape, blob FROM base_tensor WHERE base_id = ? AND component = ? AND name = ?",
-                             arguments: [baseID, component, name])
+        let record = try catalog.read { connection in
+            try connection.fetchOne(BaseTensorRecord.self, "SELECT * FROM base_tensor WHERE base_id = ? AND component = ? AND name = ?",
+                                    [baseID, component, name])
         }
-        guard let row, let dtype = DType(rawValue: row["dtype"]) else {
-            throw RegistryError.catalog("base \(baseID) has no \(component) tensor \(name)")
+        guard let record else { throw RegistryError.missingBaseTensor(baseID: baseID, component: component, name: name) }
+        guard let dtype = DType(rawValue: record.dtype) else {
+            throw RegistryError.malformedRow(table: "base_tensor", reason: "tensor \(name) of base \(baseID) has unknown dtype '\(record.dtype)'")
         }
-        return try RawTensor(dtype: dtype, shape: JSONShape.decode(row["shape"]), bytes: blobs.buffer(row["blob"]))
+        return try RawTensor(dtype: dtype, shape: JSONShape.decode(record.shape), bytes: blobs.buffer(record.blob))
     }
 
     /// A base's non-tensor file (config, tokenizer), if stored.
     public func baseFile(baseID: Int64, path: String) throws -> Data? {
-        let sha = try database.read { db in
-            try String.fetchOne(db, sql: "SELECT blob FROM base_file WHERE base_id = ? AND path = ?", arguments: [baseID, path])
+        let sha = try catalog.read { connection in
+            try connection.fetchValue("SELECT blob FROM base_file WHERE base_id = ? AND path = ?", [baseID, path], as: String.self)
         }
         return try sha.map { try blobs.get($0) }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Full-text rows of an import (`caption_search`: rowid = caption id), added `rows` at a time by one
 /// `INSERT … SELECT … FROM json_each(?)` from a JSON array of `[id, caption]` pairs built here.
@@ -14,11 +13,12 @@ struct CaptionFullTextBatch {
     let rows: Int
     private var json: [UInt8] = []
     private var count = 0
-    private let statement: Statement
+    private let statement: any CatalogStatement
 
-    init(db: Database, rows: Int = 65_536) throws {
+    /// SQLite only (FTS5 and `json_each`); PostgreSQL indexes captions through a generated column.
+    init(connection: any CatalogConnection, rows: Int = 65_536) throws {
         self.rows = max(1, rows)
-        statement = try db.makeStatement(sql: "INSERT INTO caption_search (rowid, caption) SELECT value ->> 0, value ->> 1 FROM json_each(?)")
+        statement = try connection.prepare("INSERT INTO caption_search (rowid, caption) SELECT value ->> 0, value ->> 1 FROM json_each(?)")
         json.reserveCapacity(1 << 22)
     }
 
@@ -38,7 +38,7 @@ struct CaptionFullTextBatch {
     mutating func flush() throws {
         guard count > 0 else { return }
         json.append(UInt8(ascii: "]"))
-        try statement.execute(arguments: [String(decoding: json, as: UTF8.self)])
+        try statement.execute([CatalogValue.text(String(decoding: json, as: UTF8.self))])
         json.removeAll(keepingCapacity: true)
         count = 0
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Computing a set's index file (layout and estimator: `CaptionScanIndex`; streaming and files:
 /// `CaptionScanIndexWriter`).
@@ -12,11 +11,11 @@ extension CaptionScanIndex {
 
     /// Builds the index of set `setID` at `revision` from the catalog (one read transaction over the
     /// set's rows in id order) when a search finds no usable file.
-    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, database: DatabasePool) throws -> CaptionScanIndex {
+    static func build(path: String, setID: Int64, revision: Int64, dimension d: Int, catalog: any Catalog) throws -> CaptionScanIndex {
         let writer = try CaptionScanIndexWriter(path: path, setID: setID, revision: revision, dimension: d)
-        try database.read { db in
-            let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption WHERE set_id = ?", arguments: [setID]) ?? 0
-            try appendCatalogRows(setID: setID, db: db, to: writer)
+        try catalog.read { connection in
+            let n = try connection.fetchValue("SELECT COUNT(*) FROM caption WHERE set_id = ?", [setID], as: Int.self) ?? 0
+            try appendCatalogRows(setID: setID, connection: connection, to: writer)
             guard writer.ids.count == n else { throw CaptionError.scanIndex(path: path, reason: "the set changed while it was indexed") }
         }
         try writer.finish()
@@ -24,14 +23,13 @@ extension CaptionScanIndex {
     }
 
     /// Appends the rows of set `setID` in the catalog to `writer`, in id order.
-    static func appendCatalogRows(setID: Int64, db: Database, to writer: CaptionScanIndexWriter) throws {
-        let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
-        while let row = try cursor.next() {
-            let id: Int64 = row[0]
-            try row.withUnsafeData(atIndex: 1) { data in
-                guard let data else { throw CaptionError.scanIndex(path: writer.path, reason: "caption \(id) has no embedding") }
-                try writer.append(id: id, data: data)
+    static func appendCatalogRows(setID: Int64, connection: any CatalogConnection, to writer: CaptionScanIndexWriter) throws {
+        try connection.forEachRow("SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", [setID]) { row in
+            let id: Int64 = try row.value("id")
+            guard case .blob(let data)? = row["embedding"] else {
+                throw CaptionError.scanIndex(path: writer.path, reason: "caption \(id) has no embedding")
             }
+            try writer.append(id: id, data: data)
         }
     }
 

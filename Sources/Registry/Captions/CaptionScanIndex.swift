@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The search index of one caption set: a memory-mapped side file under `<store>/cache/captions/`,
 /// a cache of the catalog rebuilt when the set's revision changes (`Store.captionScanIndex`).

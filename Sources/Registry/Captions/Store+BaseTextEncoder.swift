@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TextEncoder
 
 extension Store {
@@ -15,17 +14,17 @@ extension Store {
     /// keys need a dozen of CLIP's 49,408).
     public func textEncoder(forBase name: String, vocabulary: ((CLIPTokenizer, CLIPTextConfiguration) throws -> Set<Int32>)? = nil)
         throws -> (tokenizer: CLIPTokenizer, model: CLIPTextModel) {
-        let (baseID, tensorRows, files) = try database.read { db -> (Int64, [Row], [Row]) in
-            let id = try Self.baseID(named: name, in: db)
-            let tensors = try Row.fetchAll(db, sql: "SELECT name, shape FROM base_tensor WHERE base_id = ? AND component = 'text_encoder' ORDER BY name", arguments: [id])
-            let files = try Row.fetchAll(db, sql: "SELECT path, blob FROM base_file WHERE base_id = ? AND (path LIKE 'tokenizer/%' OR path = 'text_encoder/config.json')", arguments: [id])
+        let (baseID, tensorRows, files) = try catalog.read { connection -> (Int64, [BaseTensorRecord], [BaseFileRecord]) in
+            let id = try Self.baseID(named: name, in: connection)
+            let tensors = try connection.fetchAll(BaseTensorRecord.self, "SELECT * FROM base_tensor WHERE base_id = ? AND component = 'text_encoder' ORDER BY name", [id])
+            let files = try connection.fetchAll(BaseFileRecord.self, "SELECT * FROM base_file WHERE base_id = ? AND (path LIKE 'tokenizer/%' OR path = 'text_encoder/config.json')", [id])
             return (id, tensors, files)
         }
         func fail(_ reason: String) -> CaptionError { .noEncoder("base '\(name)': \(reason)") }
         guard !tensorRows.isEmpty else { throw fail("no text encoder tensors were stored") }
-        let tensorNames = Set(tensorRows.map { $0["name"] as String })
+        let tensorNames = Set(tensorRows.map(\.name))
         let configData = try baseFile(baseID: baseID, path: "text_encoder/config.json")
-        let tokenizerFiles = files.filter { ($0["path"] as String).hasPrefix("tokenizer/") }
+        let tokenizerFiles = files.filter { $0.path.hasPrefix("tokenizer/") }
         do {
             let configuration: CLIPTextConfiguration
             let tokenizer: CLIPTokenizer
@@ -37,7 +36,7 @@ extension Store {
                 // recognised from its tensor shapes and gets CLIP's own tokenizer.
                 guard tokenizerFiles.isEmpty else { throw fail("tokenizer files but no text_encoder/config.json") }
                 var shapes: [String: [Int]] = [:]
-                for row in tensorRows { shapes[row["name"]] = JSONShape.decode(row["shape"]) }
+                for row in tensorRows { shapes[row.name] = JSONShape.decode(row.shape) }
                 do {
                     configuration = try CLIPTextConfiguration.openAICLIP(tensorShapes: shapes)
                 } catch {
@@ -62,16 +61,16 @@ extension Store {
 
     /// The base's stored tokenizer files, materialised once under `cache/base-tokenizers/` (the
     /// tokenizer loader reads a folder).
-    private func storedTokenizer(files: [Row], tokenizerFiles: [Row], fail: (String) -> CaptionError) throws -> CLIPTokenizer {
-        let key = files.map { "\($0["path"] as String)=\($0["blob"] as String)" }.sorted().joined(separator: "\n")
+    private func storedTokenizer(files: [BaseFileRecord], tokenizerFiles: [BaseFileRecord], fail: (String) -> CaptionError) throws -> CLIPTokenizer {
+        let key = files.map { "\($0.path)=\($0.blob)" }.sorted().joined(separator: "\n")
         let directory = root.appendingPathComponent("cache/base-tokenizers/\(BlobStore.digestString(key).prefix(16))", isDirectory: true)
         guard !tokenizerFiles.isEmpty else { throw fail("no tokenizer/ files were stored") }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for file in tokenizerFiles {
-            let relative = String((file["path"] as String).dropFirst("tokenizer/".count))
+            let relative = String(file.path.dropFirst("tokenizer/".count))
             guard !relative.contains("/"), !relative.hasPrefix(".") else { continue }
             let target = directory.appendingPathComponent(relative)
-            if !FileManager.default.fileExists(atPath: target.path) { try blobs.get(file["blob"]).write(to: target, options: .atomic) }
+            if !FileManager.default.fileExists(atPath: target.path) { try blobs.get(file.blob).write(to: target, options: .atomic) }
         }
         return try CLIPTokenizer.load(directory: directory)
     }

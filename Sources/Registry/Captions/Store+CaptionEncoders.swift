@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TensorFormats
 import TextEncoder
 
@@ -64,7 +63,7 @@ extension Store {
 
         let lock = try StoreLock(store: root, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
-        if try database.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM caption_encoder WHERE name = ?", arguments: [name]) }) != nil {
+        if try catalog.read({ connection in try connection.exists("SELECT 1 FROM caption_encoder WHERE name = ?", [name]) }) {
             throw CaptionError.encoderExists(name)
         }
         var stored: [(String, BlobStore.PutResult)] = []
@@ -73,16 +72,15 @@ extension Store {
             do { bytes = try MappedFile.map(path: file.url.path) } catch { throw fail("\(file.relative): \(error.localizedDescription)") }
             stored.append((file.relative, try bytes.withUnsafeBytes { try blobs.put($0) }))
         }
-        try database.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM caption_encoder WHERE name = ?", arguments: [name]) != nil {
+        try catalog.write { connection in
+            let record = CaptionEncoderRecord(id: nil, name: name, sourcePath: path.path, hiddenSize: config.hiddenSize,
+                                              projectionDim: config.projectionDim, createdAt: CaptionClock.now())
+            guard let id = try connection.insertReturningID(record, into: "caption_encoder", "ON CONFLICT (name) DO NOTHING") else {
                 throw CaptionError.encoderExists(name)
             }
-            try db.execute(sql: "INSERT INTO caption_encoder (name, source_path, hidden_size, projection_dim, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [name, path.path, config.hiddenSize, config.projectionDim, CaptionClock.now()])
-            let id = db.lastInsertedRowID
             for (relative, put) in stored {
-                try Self.recordBlob(put, in: db)
-                try db.execute(sql: "INSERT INTO caption_encoder_file (encoder_id, path, blob) VALUES (?, ?, ?)", arguments: [id, relative, put.sha256])
+                try Self.recordBlob(put, in: connection)
+                try connection.insert(CaptionEncoderFileRecord(encoderID: id, path: relative, blob: put.sha256), into: "caption_encoder_file")
             }
         }
         return CaptionEncoderInfo(name: name, hiddenSize: config.hiddenSize, projectionDim: config.projectionDim)
@@ -90,16 +88,18 @@ extension Store {
 
     /// A registered encoder.
     public func captionEncoder(named name: String) throws -> CaptionEncoderInfo {
-        let row = try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM caption_encoder WHERE name = ?", arguments: [name]) }
-        guard let row else { throw CaptionError.unknownEncoder(name) }
-        return CaptionEncoderInfo(name: row["name"], hiddenSize: row["hidden_size"], projectionDim: row["projection_dim"])
+        let record = try catalog.read { connection in
+            try connection.fetchOne(CaptionEncoderRecord.self, "SELECT * FROM caption_encoder WHERE name = ?", [name])
+        }
+        guard let record else { throw CaptionError.unknownEncoder(name) }
+        return CaptionEncoderInfo(name: record.name, hiddenSize: record.hiddenSize, projectionDim: record.projectionDim)
     }
 
     /// Every registered encoder, by name.
     public func captionEncoders() throws -> [CaptionEncoderInfo] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM caption_encoder ORDER BY name").map {
-                CaptionEncoderInfo(name: $0["name"], hiddenSize: $0["hidden_size"], projectionDim: $0["projection_dim"])
+        try catalog.read { connection in
+            try connection.fetchAll(CaptionEncoderRecord.self, "SELECT * FROM caption_encoder ORDER BY name").map {
+                CaptionEncoderInfo(name: $0.name, hiddenSize: $0.hiddenSize, projectionDim: $0.projectionDim)
             }
         }
     }
@@ -117,21 +117,21 @@ extension Store {
     /// The encoder's stored files written to `<store>/cache/encoders/<name>-<config hash>/` (once),
     /// so that the TextEncoder loaders can read them from a folder.
     func materializeCaptionEncoder(named name: String) throws -> URL {
-        let rows = try database.read { db -> [Row] in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM caption_encoder WHERE name = ?", arguments: [name]) else {
+        let rows = try catalog.read { connection -> [CaptionEncoderFileRecord] in
+            guard let id = try connection.fetchValue("SELECT id FROM caption_encoder WHERE name = ?", [name], as: Int64.self) else {
                 throw CaptionError.unknownEncoder(name)
             }
-            return try Row.fetchAll(db, sql: "SELECT path, blob FROM caption_encoder_file WHERE encoder_id = ? ORDER BY path", arguments: [id])
+            return try connection.fetchAll(CaptionEncoderFileRecord.self, "SELECT * FROM caption_encoder_file WHERE encoder_id = ? ORDER BY path", [id])
         }
-        let key = rows.map { "\($0["path"] as String)=\($0["blob"] as String)" }.joined(separator: "\n")
+        let key = rows.map { "\($0.path)=\($0.blob)" }.joined(separator: "\n")
         let directory = root.appendingPathComponent("cache/encoders/\(name)-\(BlobStore.digestString(key).prefix(16))", isDirectory: true)
         let done = directory.appendingPathComponent(".complete")
         if FileManager.default.fileExists(atPath: done.path) { return directory }
         for row in rows {
-            let relative: String = row["path"]
+            let relative = row.path
             let target = directory.appendingPathComponent(relative)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try blobs.get(row["blob"]).write(to: target, options: .atomic)
+            try blobs.get(row.blob).write(to: target, options: .atomic)
         }
         _ = FileManager.default.createFile(atPath: done.path, contents: Data())
         return directory

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One batch of an import: the records and the fp16 embeddings of those that have one.
 struct EncodedCaptions: Sendable {
@@ -29,11 +28,11 @@ extension Store {
                                progress: ((Int) -> Void)? = nil) throws -> CaptionImportResult {
         try Self.validateName(set, kind: "caption set")
         let reader = try CaptionFileReader(path: file)
-        let existing = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT dimension, encoder FROM caption_set WHERE name = ?", arguments: [set])
+        let existing = try catalog.read { connection in
+            try connection.fetchOne(CaptionSetRecord.self, "SELECT * FROM caption_set WHERE name = ?", [set])
         }
-        let existingDimension: Int? = existing?["dimension"]
-        let existingEncoder: String? = existing?["encoder"]
+        let existingDimension = existing?.dimension
+        let existingEncoder = existing?.encoder
 
         // The embedder for batches of captions, and the encoder recorded for the set.
         var encoderName: String?
@@ -127,43 +126,54 @@ extension Store {
         var finishing: BackgroundTask<CaptionScanIndexWriter>?
         let outcome: CaptionImportResult
         do {
-            outcome = try database.write { db -> CaptionImportResult in
-                try db.execute(sql: "PRAGMA cache_size = -262144")
+            outcome = try catalog.write { connection -> CaptionImportResult in
+                let sqlite = connection.dialect == .sqlite
+                if sqlite { try connection.execute("PRAGMA cache_size = -262144") }
                 let setID: Int64
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) {
+                if let id = try connection.fetchValue("SELECT id FROM caption_set WHERE name = ?", [set], as: Int64.self) {
                     setID = id
-                    if let encoderName { try db.execute(sql: "UPDATE caption_set SET encoder = ? WHERE id = ?", arguments: [encoderName, id]) }
+                    if let encoderName { try connection.execute("UPDATE caption_set SET encoder = ? WHERE id = ?", [encoderName, id]) }
                 } else {
-                    try db.execute(sql: "INSERT INTO caption_set (name, dimension, encoder, created_at) VALUES (?, ?, ?, ?)",
-                                   arguments: [set, dimension, encoderName, CaptionClock.now()])
-                    setID = db.lastInsertedRowID
+                    let record = CaptionSetRecord(id: nil, name: set, dimension: dimension, encoder: encoderName, revision: nil, createdAt: CaptionClock.now())
+                    guard let id = try connection.insertReturningID(record, into: "caption_set") else {
+                        throw CaptionError.invalidArgument("caption set '\(set)' could not be created")
+                    }
+                    setID = id
                 }
                 // The set's scan index at the revision this import makes, written as the rows go in (the
                 // set's earlier rows first), so that no search pays for it. It is a cache: when it cannot
                 // be written the import goes on, and the first search builds it from the catalog.
-                let revision = try Int64.fetchOne(db, sql: "SELECT revision FROM caption_set WHERE id = ?", arguments: [setID]) ?? 0
+                let revision = try connection.fetchValue("SELECT revision FROM caption_set WHERE id = ?", [setID], as: Int64.self) ?? 0
                 var index: CaptionScanIndexWriter? = try? CaptionScanIndexWriter(
                     path: captionIndexPath(setID: setID, revision: revision + 1), setID: setID, revision: revision + 1, dimension: dimension)
                 func dropIndex() { index?.discard(); index = nil }
                 if let writer = index {
-                    do { try CaptionScanIndex.appendCatalogRows(setID: setID, db: db, to: writer) } catch { dropIndex() }
+                    do { try CaptionScanIndex.appendCatalogRows(setID: setID, connection: connection, to: writer) } catch { dropIndex() }
                 }
-                // Full-text indexing in batches of the inserted captions (`CaptionFullTextBatch`) instead of
-                // the per-row trigger, which is dropped and re-created, as it was, inside this transaction
-                // (rolled back with it on any error).
-                let trigger = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'caption_search_insert'")
-                if trigger != nil { try db.execute(sql: "DROP TRIGGER caption_search_insert") }
-                var fullText = try trigger.map { _ in try CaptionFullTextBatch(db: db) }
-                let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO caption (set_id, caption, url, path, embedding) VALUES (?, ?, ?, ?, ?)")
+                // SQLite: full-text indexing in batches of the inserted captions (`CaptionFullTextBatch`)
+                // instead of the per-row trigger, which is dropped and re-created, as it was, inside this
+                // transaction (rolled back with it on any error). PostgreSQL: `caption.search_document` is a
+                // generated column, written with the row.
+                let trigger = sqlite ? try connection.fetchValue(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'caption_search_insert'", as: String.self) : nil
+                if trigger != nil { try connection.execute("DROP TRIGGER caption_search_insert") }
+                var fullText = try trigger.map { _ in try CaptionFullTextBatch(connection: connection) }
+                let insert = try connection.prepare(
+                    "INSERT INTO caption (set_id, caption, url, path, embedding) VALUES (?, ?, ?, ?, ?) ON CONFLICT (set_id, caption) DO NOTHING")
                 var imported = 0, duplicates = 0, rows = 0
+                var arguments = [CatalogValue](repeating: .null, count: 5)
+                arguments[0] = .integer(setID)
                 while let batch = try pipeline.next() {
                     for (record, embedding) in zip(batch.records, batch.embeddings) {
-                        try insert.execute(arguments: [setID, record.caption, record.url, record.path, embedding])
-                        if db.changesCount == 0 { duplicates += 1; continue }
+                        arguments[1] = .text(record.caption)
+                        arguments[2] = .text(record.url)
+                        arguments[3] = .text(record.path)
+                        arguments[4] = .blob(embedding)
+                        guard let id = try insert.insertReturningID(arguments) else { duplicates += 1; continue }
                         imported += 1
-                        try fullText?.add(id: db.lastInsertedRowID, caption: record.caption)
+                        try fullText?.add(id: id, caption: record.caption)
                         if let writer = index {
-                            do { try writer.append(id: db.lastInsertedRowID, data: embedding) } catch { dropIndex() }
+                            do { try writer.append(id: id, data: embedding) } catch { dropIndex() }
                         }
                     }
                     rows += batch.records.count
@@ -176,8 +186,8 @@ extension Store {
                 if imported == 0 { dropIndex() }
                 finishing = index.map { writer in BackgroundTask { try writer.finish(); return writer } }
                 try fullText?.flush()
-                if let trigger { try db.execute(sql: trigger) }
-                if imported > 0 { try db.execute(sql: "UPDATE caption_set SET revision = revision + 1 WHERE id = ?", arguments: [setID]) }
+                if let trigger { try connection.execute(trigger) }
+                if imported > 0 { try connection.execute("UPDATE caption_set SET revision = revision + 1 WHERE id = ?", [setID]) }
                 return CaptionImportResult(set: set, imported: imported, skippedDuplicates: duplicates)
             }
         } catch {
@@ -192,26 +202,38 @@ extension Store {
 
     /// Every caption set, by name.
     public func captionSets() throws -> [CaptionSetInfo] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: """
+        try catalog.read { connection in
+            try connection.fetchAll("""
                 SELECT s.name, s.dimension, s.encoder, s.created_at, (SELECT COUNT(*) FROM caption c WHERE c.set_id = s.id) AS n
                 FROM caption_set s ORDER BY s.name
-                """).map { CaptionSetInfo(name: $0["name"], captions: $0["n"], dimension: $0["dimension"], encoder: $0["encoder"], createdAt: $0["created_at"]) }
+                """).map {
+                CaptionSetInfo(name: try $0.value("name"), captions: try $0.value("n"), dimension: try $0.value("dimension"),
+                               encoder: try $0.value("encoder"), createdAt: try $0.value("created_at"))
+            }
         }
     }
 
-    /// Full-text search (FTS5 `MATCH` syntax) over a set's captions.
+    /// Full-text search over a set's captions: every word of `query` (split as FTS5's `ascii`
+    /// tokenizer splits, lower-cased) must match a word of the caption as a prefix. SQLite: FTS5
+    /// (`caption_search`, best `rank` first); PostgreSQL: `caption.search_document` (best `ts_rank` first).
     public func matchCaptions(_ query: String, set: String, limit: Int = 50) throws -> [CaptionMatch] {
-        try database.read { db in
-            guard let setID = try Int64.fetchOne(db, sql: "SELECT id FROM caption_set WHERE name = ?", arguments: [set]) else {
+        try catalog.read { connection in
+            guard let setID = try connection.fetchValue("SELECT id FROM caption_set WHERE name = ?", [set], as: Int64.self) else {
                 throw CaptionError.unknownSet(set)
             }
-            let pattern = FTS5Pattern(matchingAllPrefixesIn: query)
-            return try Row.fetchAll(db, sql: """
+            guard let pattern = FullTextQuery.prefixQuery(FullTextQuery.asciiWords(query), dialect: connection.dialect) else { return [] }
+            let sql = switch connection.dialect {
+            case .sqlite: """
                 SELECT c.id, c.caption, c.url, c.path FROM caption_search JOIN caption c ON c.id = caption_search.rowid
                 WHERE caption_search MATCH ? AND c.set_id = ? ORDER BY rank LIMIT ?
-                """, arguments: [pattern, setID, limit]).map {
-                CaptionMatch(id: $0["id"], caption: $0["caption"], similarity: 0, url: $0["url"], path: $0["path"])
+                """
+            case .postgres: """
+                SELECT c.id, c.caption, c.url, c.path FROM caption c, to_tsquery('simple', ?) q
+                WHERE c.search_document @@ q AND c.set_id = ? ORDER BY ts_rank(c.search_document, q) DESC, c.id LIMIT ?
+                """
+            }
+            return try connection.fetchAll(sql, [pattern, setID, limit]).map {
+                CaptionMatch(id: try $0.value("id"), caption: try $0.value("caption"), similarity: 0, url: try $0.value("url"), path: try $0.value("path"))
             }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension Store {
     /// Default search parameters (CLI.md "Captions and regularization sets").
@@ -38,11 +37,11 @@ extension Store {
                                limit: Int = Store.defaultCaptionLimit) throws -> [CaptionMatch] {
         guard limit > 0 else { throw CaptionError.invalidArgument("--limit must be positive") }
         guard threshold.isFinite, threshold <= 1.0001 else { throw CaptionError.invalidArgument("--threshold must be a number ≤ 1") }
-        let info = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, dimension, revision FROM caption_set WHERE name = ?", arguments: [set])
+        let info = try catalog.read { connection in
+            try connection.fetchOne(CaptionSetRecord.self, "SELECT * FROM caption_set WHERE name = ?", [set])
         }
-        guard let info else { throw CaptionError.unknownSet(set) }
-        let setID: Int64 = info["id"], dimension: Int = info["dimension"], revision: Int64 = info["revision"]
+        guard let info, let setID = info.id else { throw CaptionError.unknownSet(set) }
+        let dimension = info.dimension, revision = info.revision ?? 0
         guard vector.count == dimension else {
             throw CaptionError.embeddingDimensionMismatch(path: "query", dimension: vector.count, expected: dimension, reason: "caption set '\(set)'")
         }
@@ -84,17 +83,16 @@ extension Store {
             position = end
         }
         scored.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.id < $1.id }
-        return try database.read { db -> [CaptionMatch]? in
-            let details = try db.makeStatement(sql: "SELECT caption, url, path, embedding FROM caption WHERE id = ?")
+        return try catalog.read { connection -> [CaptionMatch]? in
             var matches: [CaptionMatch] = []
             for hit in scored.prefix(limit) {
-                guard let row = try Row.fetchOne(details, arguments: [hit.id]) else { return nil }
-                let stored: Data = row["embedding"]
+                guard let row = try connection.fetchOne(StoredCaptionRecord.self, "SELECT * FROM caption WHERE id = ?", [hit.id]),
+                      let stored = row.embedding else { return nil }
                 let same = stored.count == 2 * index.dimension && stored.withUnsafeBytes { raw in
                     memcmp(raw.baseAddress!, index.embeddingBits(at: hit.row), 2 * index.dimension) == 0
                 }
                 guard same else { return nil }
-                matches.append(CaptionMatch(id: hit.id, caption: row["caption"], similarity: Double(hit.similarity), url: row["url"], path: row["path"]))
+                matches.append(CaptionMatch(id: hit.id, caption: row.caption, similarity: Double(hit.similarity), url: row.url, path: row.path))
             }
             return matches
         }
@@ -108,9 +106,9 @@ extension Store {
     public func searchCaptions(text: String, set: String? = nil, encoder: String? = nil,
                                threshold: Float = Store.defaultCaptionThreshold, limit: Int = Store.defaultCaptionLimit) throws -> CaptionSearchResult {
         let setName = set ?? "default"
-        let row = try database.read { db in try Row.fetchOne(db, sql: "SELECT dimension, encoder FROM caption_set WHERE name = ?", arguments: [setName]) }
+        let row = try catalog.read { connection in try connection.fetchOne(CaptionSetRecord.self, "SELECT * FROM caption_set WHERE name = ?", [setName]) }
         guard let row else { throw CaptionError.unknownSet(setName) }
-        let name = try encoder ?? (row["encoder"] as String?) ?? defaultCaptionEncoderName(forDimension: row["dimension"])
+        let name = try encoder ?? row.encoder ?? defaultCaptionEncoderName(forDimension: row.dimension)
         let loaded = try loadCaptionEncoder(named: name)
         let start = DispatchTime.now().uptimeNanoseconds
         guard let vector = try loaded.embed([text]).first else { throw CaptionError.noEncoder("encoder '\(name)' returned nothing") }
@@ -136,7 +134,7 @@ extension Store {
             CaptionScanIndexCache.shared.put(path, index)
             return index
         }
-        let index = try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, database: database)
+        let index = try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, catalog: catalog)
         adoptCaptionIndex(index)
         return index
     }

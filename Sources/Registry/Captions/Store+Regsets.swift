@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// `regset export` result: the files written and how many images are present locally.
 public struct RegsetExportResult: Codable, Sendable, Equatable {
@@ -69,27 +68,28 @@ extension Store {
     public func regularizationGram(set: String?, base: String) throws -> (sigma: Matrix<Double>, rows: Int) {
         let name = set ?? DefaultRegularizationCaptions.name
         if set == nil, (try? regset(named: name)) == nil { try defaultRegularizationSet(forBase: base) }
-        let (regsetID, baseID, stored) = try database.read { db -> (Int64, Int64, Row?) in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM regset WHERE name = ?", arguments: [name]) else { throw CaptionError.unknownRegset(name) }
-            let baseID = try Self.baseID(named: base, in: db)
-            return (id, baseID, try Row.fetchOne(db, sql: "SELECT dimension, feature_rows, gram FROM regset_gram WHERE regset_id = ? AND base_id = ?", arguments: [id, baseID]))
+        let (regsetID, baseID, stored) = try catalog.read { connection -> (Int64, Int64, RegsetGramRecord?) in
+            guard let id = try connection.fetchValue("SELECT id FROM regset WHERE name = ?", [name], as: Int64.self) else {
+                throw CaptionError.unknownRegset(name)
+            }
+            let baseID = try Self.baseID(named: base, in: connection)
+            return (id, baseID, try connection.fetchOne(RegsetGramRecord.self, "SELECT * FROM regset_gram WHERE regset_id = ? AND base_id = ?", [id, baseID]))
         }
         if let stored {
-            guard let sigma = RegularizationFeatures.decode(stored["gram"], dimension: stored["dimension"]) else {
-                throw RegistryError.catalog("regset '\(name)': stored Σ for base '\(base)' has the wrong size")
+            guard let sigma = RegularizationFeatures.decode(stored.gram, dimension: stored.dimension) else {
+                throw RegistryError.malformedRow(table: "regset_gram", reason: "regset '\(name)': stored Σ for base '\(base)' has the wrong size")
             }
-            return (sigma, stored["feature_rows"])
+            return (sigma, stored.featureRows)
         }
-        let captions = try database.read { db in
-            try String.fetchAll(db, sql: "SELECT caption FROM regset_caption WHERE regset_id = ? ORDER BY position", arguments: [regsetID])
+        let captions = try catalog.read { connection in
+            try connection.fetchColumn("SELECT caption FROM regset_caption WHERE regset_id = ? ORDER BY position", [regsetID], as: String.self)
         }
         let (tokenizer, model) = try textEncoder(forBase: base)
         let (sigma, rows) = try RegularizationFeatures.gram(of: captions, tokenizer: tokenizer, model: model)
-        try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO regset_gram (regset_id, base_id, dimension, feature_rows, gram, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(regset_id, base_id) DO NOTHING
-                """, arguments: [regsetID, baseID, sigma.rows, rows, RegularizationFeatures.encode(sigma), CaptionClock.now()])
+        try catalog.write { connection in
+            try connection.insert(RegsetGramRecord(regsetID: regsetID, baseID: baseID, dimension: sigma.rows, featureRows: rows,
+                                                   gram: RegularizationFeatures.encode(sigma), createdAt: CaptionClock.now()),
+                                  into: "regset_gram", "ON CONFLICT (regset_id, base_id) DO NOTHING")
         }
         return (sigma, rows)
     }
@@ -100,22 +100,22 @@ extension Store {
         if !reservedOK, name == DefaultRegularizationCaptions.name {
             throw CaptionError.invalidArgument("'\(name)' is the shipped default regularization set; choose another name")
         }
-        let exists = try database.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM regset WHERE name = ?", arguments: [name]) } != nil
+        let exists = try catalog.read { connection in try connection.exists("SELECT 1 FROM regset WHERE name = ?", [name]) }
         if exists { throw CaptionError.regsetExists(name) }
-        let baseID = try database.read { db in try Self.baseID(named: base, in: db) }
+        let baseID = try catalog.read { connection in try Self.baseID(named: base, in: connection) }
         let (tokenizer, model) = try textEncoder(forBase: base)
         let (sigma, rows) = try RegularizationFeatures.gram(of: items.map(\.caption), tokenizer: tokenizer, model: model)
         let now = CaptionClock.now()
-        try database.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM regset WHERE name = ?", arguments: [name]) != nil { throw CaptionError.regsetExists(name) }
-            try db.execute(sql: "INSERT INTO regset (name, source, created_at) VALUES (?, ?, ?)", arguments: [name, source, now])
-            let id = db.lastInsertedRowID
-            let insert = try db.makeStatement(sql: "INSERT INTO regset_caption (regset_id, position, caption, url, path, similarity) VALUES (?, ?, ?, ?, ?, ?)")
+        try catalog.write { connection in
+            guard let id = try connection.insertReturningID(RegsetRecord(id: nil, name: name, source: source, createdAt: now), into: "regset",
+                                                            "ON CONFLICT (name) DO NOTHING")
+            else { throw CaptionError.regsetExists(name) }
+            let insert = try connection.prepare("INSERT INTO regset_caption (regset_id, position, caption, url, path, similarity) VALUES (?, ?, ?, ?, ?, ?)")
             for (position, item) in items.enumerated() {
-                try insert.execute(arguments: [id, position, item.caption, item.url, item.path, item.similarity])
+                try insert.execute([id, position, item.caption, item.url, item.path, item.similarity])
             }
-            try db.execute(sql: "INSERT INTO regset_gram (regset_id, base_id, dimension, feature_rows, gram, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, baseID, sigma.rows, rows, RegularizationFeatures.encode(sigma), now])
+            try connection.insert(RegsetGramRecord(regsetID: id, baseID: baseID, dimension: sigma.rows, featureRows: rows,
+                                                   gram: RegularizationFeatures.encode(sigma), createdAt: now), into: "regset_gram")
         }
         return RegsetCreateResult(name: name, captions: items.count, featureRows: rows)
     }
@@ -123,22 +123,22 @@ extension Store {
     // MARK: Listing
 
     public func regsets() throws -> [RegsetInfo] {
-        let names = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM regset ORDER BY name") }
+        let names = try catalog.read { connection in try connection.fetchColumn("SELECT name FROM regset ORDER BY name", as: String.self) }
         return try names.map { try regset(named: $0, withCaptions: false) }
     }
 
     public func regset(named name: String, withCaptions: Bool = true) throws -> RegsetInfo {
-        try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM regset WHERE name = ?", arguments: [name]) else { throw CaptionError.unknownRegset(name) }
-            let id: Int64 = row["id"]
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM regset_caption WHERE regset_id = ?", arguments: [id]) ?? 0
-            let grams = try Row.fetchAll(db, sql: """
+        try catalog.read { connection in
+            guard let regset = try connection.fetchOne(RegsetRecord.self, "SELECT * FROM regset WHERE name = ?", [name]), let id = regset.id
+            else { throw CaptionError.unknownRegset(name) }
+            let count = try connection.fetchValue("SELECT COUNT(*) FROM regset_caption WHERE regset_id = ?", [id], as: Int.self) ?? 0
+            let grams = try connection.fetchAll("""
                 SELECT b.name, g.dimension, g.feature_rows FROM regset_gram g JOIN base_model b ON b.id = g.base_id WHERE g.regset_id = ? ORDER BY b.name
-                """, arguments: [id]).map { RegsetInfo.Gram(base: $0["name"], dimension: $0["dimension"], featureRows: $0["feature_rows"]) }
-            let items = withCaptions ? try Row.fetchAll(db, sql: "SELECT * FROM regset_caption WHERE regset_id = ? ORDER BY position", arguments: [id]).map {
-                RegsetInfo.Caption(caption: $0["caption"], url: $0["url"], path: $0["path"], similarity: $0["similarity"])
+                """, [id]).map { RegsetInfo.Gram(base: try $0.value("name"), dimension: try $0.value("dimension"), featureRows: try $0.value("feature_rows")) }
+            let items = withCaptions ? try connection.fetchAll(RegsetCaptionRecord.self, "SELECT * FROM regset_caption WHERE regset_id = ? ORDER BY position", [id]).map {
+                RegsetInfo.Caption(caption: $0.caption, url: $0.url, path: $0.path, similarity: $0.similarity)
             } : nil
-            return RegsetInfo(name: name, source: row["source"], captions: count, createdAt: row["created_at"], grams: grams, items: items)
+            return RegsetInfo(name: name, source: regset.source, captions: count, createdAt: regset.createdAt, grams: grams, items: items)
         }
     }
 

@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 import TextEncoder
 
 extension Store {
@@ -86,7 +85,7 @@ extension Store {
             let h = differences.columns(ofLayer: n).count
             for (i, entry) in keptRows.enumerated() {
                 guard let value = keys[entry.concept].layers[key], value.target.cols == h, value.base.cols == h else {
-                    throw RegistryError.catalog("merge keys of \(references[entry.concept]) lack layer \(key) or disagree on its width")
+                    throw RegistryError.missingLayer(owner: "merge keys of \(references[entry.concept]) (or their width disagrees)", layer: key.description)
                 }
                 value.target.storage.withUnsafeBufferPointer { target in
                     value.base.storage.withUnsafeBufferPointer { base in

@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 
 /// Everything a composition needs that depends only on (base, regularization set): Σ, its
 /// eigendecomposition (with the rank decision) and the drift denominators ‖W0 Cregᵀ‖²_F per layer.
@@ -17,21 +16,21 @@ extension Store {
         let (sigma, _) = try regularizationGram(set: regset, base: baseName)
         let sigmaBytes = RegularizationFeatures.encode(sigma)
         let sigmaSHA = sigmaBytes.withUnsafeBytes { BlobStore.digest($0) }
-        let cached = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM compose_basis WHERE base_id = ? AND regset = ? AND sigma_sha256 = ?",
-                             arguments: [baseID, regsetName, sigmaSHA])
+        let cached = try catalog.read { connection in
+            try connection.fetchOne(ComposeBasisRecord.self, "SELECT * FROM compose_basis WHERE base_id = ? AND regset = ? AND sigma_sha256 = ?",
+                                    [baseID, regsetName, sigmaSHA])
         }
         if let cached {
-            let r: Int = cached["rank"]
-            let vectors = try doubles(cached["eigenvectors_blob"], count: sigma.rows * r)
-            let values = try doubles(cached["eigenvalues_blob"], count: r)
-            let energy = try JSONDecoder().decode([String: Double].self, from: Data((cached["base_energy"] as String).utf8))
+            let r = cached.rank
+            let vectors = try values(Double.self, blob: cached.eigenvectorsBlob, count: sigma.rows * r)
+            let values = try values(Double.self, blob: cached.eigenvaluesBlob, count: r)
+            let energy = try JSONDecoder().decode([String: Double].self, from: Data(cached.baseEnergy.utf8))
             let basis = try RegularizationBasis(sigma: sigma, eigenvectors: Matrix(rows: sigma.rows, cols: r, storage: vectors), eigenvalues: values)
             return (regsetName, ComposeBasis(basis: basis, baseEnergy: energy, sigmaSHA256: sigmaSHA))
         }
         let basis = try RegularizationBasis(sigma: sigma)
         var energy: [String: Double] = [:]
-        for layer in try database.read({ db in try Store.baseLayers(baseID: baseID, in: db) }) {
+        for layer in try catalog.read({ connection in try Store.baseLayers(baseID: baseID, in: connection) }) {
             for projection in Projection.allCases {
                 let w0 = try baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor).matrix()
                 energy[LayerKey(layer: layer.name, projection: projection).description] = CompositionSolver.baseEnergy(w0: w0, sigma: sigma)
@@ -44,25 +43,18 @@ extension Store {
         let valuesPut = try basis.eigenvalues.withUnsafeBytes { try batch.put($0) }
         try batch.commit()
         let energyJSON = String(decoding: try JSONEncoder().encode(energy), as: UTF8.self)
-        try database.write { db in
-            try Store.recordBlob(vectorsPut, in: db)
-            try Store.recordBlob(valuesPut, in: db)
-            try db.execute(sql: """
-                INSERT INTO compose_basis (base_id, regset, sigma_sha256, dimension, rank, eigenvectors_blob, eigenvalues_blob, base_energy, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(base_id, regset) DO UPDATE SET sigma_sha256 = excluded.sigma_sha256, dimension = excluded.dimension,
+        try catalog.write { connection in
+            try Store.recordBlob(vectorsPut, in: connection)
+            try Store.recordBlob(valuesPut, in: connection)
+            try connection.insert(ComposeBasisRecord(baseID: baseID, regset: regsetName, sigmaSha256: sigmaSHA, dimension: sigma.rows,
+                                                     rank: basis.eigenvalues.count, eigenvectorsBlob: vectorsPut.sha256,
+                                                     eigenvaluesBlob: valuesPut.sha256, baseEnergy: energyJSON, createdAt: Timestamp.now()),
+                                  into: "compose_basis", """
+                ON CONFLICT (base_id, regset) DO UPDATE SET sigma_sha256 = excluded.sigma_sha256, dimension = excluded.dimension,
                     rank = excluded.rank, eigenvectors_blob = excluded.eigenvectors_blob, eigenvalues_blob = excluded.eigenvalues_blob,
                     base_energy = excluded.base_energy, created_at = excluded.created_at
-                """, arguments: [baseID, regsetName, sigmaSHA, sigma.rows, basis.eigenvalues.count, vectorsPut.sha256, valuesPut.sha256,
-                                 energyJSON, Timestamp.now()])
+                """)
         }
         return (regsetName, ComposeBasis(basis: basis, baseEnergy: energy, sigmaSHA256: sigmaSHA))
-    }
-
-    /// A blob of little-endian Float64 values.
-    private func doubles(_ sha: String, count: Int) throws -> [Double] {
-        let data = try blobs.get(sha)
-        guard data.count == count * 8 else { throw RegistryError.catalog("blob \(sha) has \(data.count) bytes, expected \(count * 8)") }
-        return data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
     }
 }

@@ -7,7 +7,7 @@ extension Store {
     public func exportComposition(id: String, format: ExportFormat, to directory: URL) throws -> ComposeResult {
         guard let (stored, updates, tokens) = try loadComposition(id: id) else { throw RegistryError.unknownComposition(id) }
         var result = stored
-        let baseID = try database.read { db in try Store.baseID(named: result.base, in: db) }
+        let baseID = try catalog.read { connection in try Store.baseID(named: result.base, in: connection) }
         result.files = try exportComposition(baseID: baseID, updates: updates, tokens: tokens, format: format, to: directory).files
         result.cached = true
         return result
@@ -18,22 +18,22 @@ extension Store {
     /// The names of a base component's stored tensors (`unet`, `vae`, `text_encoder`), sorted; empty when the
     /// base has no such component.
     public func baseTensorNames(base: String, component: String) throws -> [String] {
-        try database.read { db in
-            let id = try Store.baseID(named: base, in: db)
-            return try String.fetchAll(db, sql: "SELECT name FROM base_tensor WHERE base_id = ? AND component = ? ORDER BY name",
-                                       arguments: [id, component])
+        try catalog.read { connection in
+            let id = try Store.baseID(named: base, in: connection)
+            return try connection.fetchColumn("SELECT name FROM base_tensor WHERE base_id = ? AND component = ? ORDER BY name",
+                                              [id, component], as: String.self)
         }
     }
 
     /// One stored tensor of a base component, in its stored dtype (fp16 stays fp16; memory-mapped blob).
     public func baseTensor(base: String, component: String, name: String) throws -> RawTensor {
-        let id = try database.read { db in try Store.baseID(named: base, in: db) }
+        let id = try catalog.read { connection in try Store.baseID(named: base, in: connection) }
         return try baseTensor(baseID: id, component: component, name: name)
     }
 
     /// A base's kept file (`unet/config.json`, `scheduler/scheduler_config.json`, …), or nil.
     public func baseFile(base: String, path: String) throws -> Data? {
-        let id = try database.read { db in try Store.baseID(named: base, in: db) }
+        let id = try catalog.read { connection in try Store.baseID(named: base, in: connection) }
         return try baseFile(baseID: id, path: path)
     }
 }

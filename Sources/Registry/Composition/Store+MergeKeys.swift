@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 import TextEncoder
 
 /// A version's merge keys (DESIGN.md §1, "computed once, when concept n is registered"): its target
@@ -21,19 +20,20 @@ extension Store {
     func ensureMergeKeys(versionID: Int64, encoder: (tokenizer: CLIPTokenizer, model: CLIPTextModel)? = nil,
                          layers known: [ExportLayer]? = nil) throws -> MergeKeys {
         if let keys = try loadMergeKeys(versionID: versionID) { return keys }
-        let (baseID, baseName, kindText, tokenRows) = try database.read { db -> (Int64, String, String, [Row]) in
-            guard let row = try Row.fetchOne(db, sql: """
+        let (baseID, baseName, kindText, categories) = try catalog.read { connection -> (Int64, String, String, [String]) in
+            guard let row = try connection.fetchOne("""
                 SELECT c.base_id, b.name AS base, v.kind FROM concept_version v JOIN concept c ON c.id = v.concept_id
                 JOIN base_model b ON b.id = c.base_id WHERE v.id = ?
-                """, arguments: [versionID]) else { throw RegistryError.catalog("no version \(versionID)") }
-            let tokens = try Row.fetchAll(db, sql: "SELECT category FROM version_token WHERE version_id = ? ORDER BY position", arguments: [versionID])
-            return (row["base_id"], row["base"], row["kind"], tokens)
+                """, [versionID]) else { throw RegistryError.unknownVersionID(versionID) }
+            let categories = try connection.fetchColumn("SELECT category FROM version_token WHERE version_id = ? ORDER BY position",
+                                                        [versionID], as: String.self)
+            return (try row.value("base_id"), try row.value("base"), try row.value("kind"), categories)
         }
         let (tokenizer, model) = try encoder ?? textEncoder(forBase: baseName)
         let embeddings = try tokenEmbeddings(versionID: versionID)
         let kind = RegisterRequest.Kind(rawValue: kindText) ?? .object
         let targets = try TargetFeatures.compute(
-            tokens: zip(tokenRows, embeddings).map { (category: $0["category"] as String, embedding: $1.embedding) },
+            tokens: zip(categories, embeddings).map { (category: $0, embedding: $1.embedding) },
             kind: kind, tokenizer: tokenizer, model: model)
         let layers = try known ?? exportLayers(baseID: baseID, deltas: deltas(versionID: versionID))
         var values: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
@@ -58,45 +58,42 @@ extension Store {
         try batch.commit()
         let prefixJSON = String(decoding: try JSONEncoder().encode(keys.prefixKeys), as: UTF8.self)
         let rowJSON = String(decoding: try JSONEncoder().encode(keys.rowTokens), as: UTF8.self)
-        try database.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM merge_key WHERE version_id = ?", arguments: [versionID]) == nil else { return }
-            try Store.recordBlob(features, in: db)
-            try db.execute(sql: """
-                INSERT INTO merge_key (version_id, rows, dimension, features_blob, prefix_keys, row_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [versionID, keys.features.rows, keys.features.cols, features.sha256, prefixJSON, rowJSON, Timestamp.now()])
+        try catalog.write { connection in
+            guard try !connection.exists("SELECT 1 FROM merge_key WHERE version_id = ?", [versionID]) else { return }
+            try Store.recordBlob(features, in: connection)
+            try connection.insert(MergeKeyRecord(versionID: versionID, rows: keys.features.rows, dimension: keys.features.cols,
+                                                 featuresBlob: features.sha256, prefixKeys: prefixJSON, rowTokens: rowJSON, createdAt: Timestamp.now()),
+                                  into: "merge_key")
             for (key, h, target, base) in layerPuts {
-                try Store.recordBlob(target, in: db)
-                try Store.recordBlob(base, in: db)
-                try db.execute(sql: """
-                    INSERT INTO merge_key_layer (version_id, layer, projection, out_features, target_blob, base_blob) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [versionID, key.layer, key.projection.rawValue, h, target.sha256, base.sha256])
+                try Store.recordBlob(target, in: connection)
+                try Store.recordBlob(base, in: connection)
+                try connection.insert(MergeKeyLayerRecord(versionID: versionID, layer: key.layer, projection: key.projection.rawValue,
+                                                          outFeatures: h, targetBlob: target.sha256, baseBlob: base.sha256),
+                                      into: "merge_key_layer")
             }
         }
     }
 
     /// The stored merge keys of a version, or nil when they were never computed.
     func loadMergeKeys(versionID: Int64) throws -> MergeKeys? {
-        let rows = try database.read { db -> (Row, [Row])? in
-            guard let head = try Row.fetchOne(db, sql: "SELECT * FROM merge_key WHERE version_id = ?", arguments: [versionID]) else { return nil }
-            return (head, try Row.fetchAll(db, sql: "SELECT * FROM merge_key_layer WHERE version_id = ?", arguments: [versionID]))
+        let records = try catalog.read { connection -> (MergeKeyRecord, [MergeKeyLayerRecord])? in
+            guard let head = try connection.fetchOne(MergeKeyRecord.self, "SELECT * FROM merge_key WHERE version_id = ?", [versionID]) else { return nil }
+            return (head, try connection.fetchAll(MergeKeyLayerRecord.self, "SELECT * FROM merge_key_layer WHERE version_id = ?", [versionID]))
         }
-        guard let (head, layerRows) = rows else { return nil }
-        let s: Int = head["rows"], d: Int = head["dimension"]
-        func matrix(_ sha: String, _ rows: Int, _ cols: Int) throws -> Matrix<Float> {
-            let data = try blobs.get(sha)
-            guard data.count == rows * cols * 4 else { throw RegistryError.catalog("merge key blob \(sha) has \(data.count) bytes, expected \(rows * cols * 4)") }
-            return Matrix(rows: rows, cols: cols, storage: data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
-        }
+        guard let (head, layerRecords) = records else { return nil }
+        let s = head.rows
         var layers: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
-        for row in layerRows {
-            guard let projection = Projection(rawValue: row["projection"]) else { throw RegistryError.catalog("bad merge key projection") }
-            let h: Int = row["out_features"]
-            layers[LayerKey(layer: row["layer"], projection: projection)] = (try matrix(row["target_blob"], s, h), try matrix(row["base_blob"], s, h))
+        for row in layerRecords {
+            guard let projection = Projection(rawValue: row.projection) else {
+                throw RegistryError.malformedRow(table: "merge_key_layer", reason: "version \(versionID) layer \(row.layer) has projection '\(row.projection)'")
+            }
+            layers[LayerKey(layer: row.layer, projection: projection)] = (try matrix(blob: row.targetBlob, rows: s, cols: row.outFeatures),
+                                                                         try matrix(blob: row.baseBlob, rows: s, cols: row.outFeatures))
         }
         let decoder = JSONDecoder()
-        return MergeKeys(features: try matrix(head["features_blob"], s, d),
-                         prefixKeys: try decoder.decode([String].self, from: Data((head["prefix_keys"] as String).utf8)),
-                         rowTokens: try decoder.decode([Int].self, from: Data((head["row_tokens"] as String).utf8)),
+        return MergeKeys(features: try matrix(blob: head.featuresBlob, rows: s, cols: head.dimension),
+                         prefixKeys: try decoder.decode([String].self, from: Data(head.prefixKeys.utf8)),
+                         rowTokens: try decoder.decode([Int].self, from: Data(head.rowTokens.utf8)),
                          layers: layers)
     }
 }

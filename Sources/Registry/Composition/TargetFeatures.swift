@@ -61,10 +61,10 @@ struct TargetFeatures {
         var embeddingBytes: [Int32: Data] = [:]
         for (i, token) in tokens.enumerated() {
             guard token.embedding.count == d else {
-                throw RegistryError.catalog("token embedding has \(token.embedding.count) values, the text encoder uses \(d)")
+                throw RegistryError.incompatibleTextEncoder("token embedding has \(token.embedding.count) values, the text encoder uses \(d)")
             }
             guard let id = extended.addedTokenID(placeholders[i]), Int(id) == model.configuration.vocabSize + i else {
-                throw RegistryError.catalog("the base tokenizer's vocabulary (\(tokenizer.vocabSize)) does not match its text encoder's (\(model.configuration.vocabSize))")
+                throw RegistryError.incompatibleTextEncoder("the base tokenizer's vocabulary (\(tokenizer.vocabSize)) does not match its text encoder's (\(model.configuration.vocabSize))")
             }
             extra += token.embedding
             embeddingBytes[id] = token.embedding.withUnsafeBytes { Data($0) }

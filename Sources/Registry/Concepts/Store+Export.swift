@@ -20,7 +20,7 @@ extension Store {
     /// Pairs every stored ΔW with its base W0, in the base's layer order.
     func exportLayers(baseID: Int64, deltas: [LayerKey: CompressedDelta]) throws -> [ExportLayer] {
         try exportLayers(baseID: baseID, readingBase: true) { _, key in
-            guard let delta = deltas[key] else { throw RegistryError.catalog("no stored delta for \(key)") }
+            guard let delta = deltas[key] else { throw RegistryError.missingLayer(owner: "the stored version", layer: key.description) }
             return delta
         }
     }
@@ -29,7 +29,7 @@ extension Store {
     /// `readingBase`, its W0 (an empty matrix otherwise: the LoRA layout holds only the update).
     func exportLayers(baseID: Int64, readingBase: Bool,
                       delta: (BaseLayer, LayerKey) throws -> CompressedDelta) throws -> [ExportLayer] {
-        let baseLayers = try database.read { db in try Store.baseLayers(baseID: baseID, in: db) }
+        let baseLayers = try catalog.read { connection in try Store.baseLayers(baseID: baseID, in: connection) }
         var layers: [ExportLayer] = []
         for layer in baseLayers {
             for projection in Projection.allCases {

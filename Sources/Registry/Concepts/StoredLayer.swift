@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 
 /// One layer's compressed ΔW as blobs (DESIGN.md §3): dense → one blob; factors → `up`, `down`;
 /// lossless patches → indices and values. Reads back into a `CompressedDelta`.
@@ -37,58 +36,57 @@ struct StoredLayer {
         }
     }
 
-    func insert(versionID: Int64, in db: Database) throws {
-        for put in [up, down, patchIndices, patchValues].compactMap({ $0 }) { try Store.recordBlob(put, in: db) }
-        try db.execute(sql: """
-            INSERT INTO version_layer (version_id, layer, projection, storage, dtype, out_features, in_features, rank, relative_error,
-                up_blob, down_blob, patch_index_blob, patch_value_blob, patch_count)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [versionID, key.layer, key.projection.rawValue, storage, dtype, rows, cols, rank, relativeError,
-                             up.sha256, down?.sha256, patchIndices?.sha256, patchValues?.sha256, patchCount])
+    func insert(versionID: Int64, in connection: any CatalogConnection) throws {
+        for put in [up, down, patchIndices, patchValues].compactMap({ $0 }) { try Store.recordBlob(put, in: connection) }
+        try connection.insert(VersionLayerRecord(
+            versionID: versionID, layer: key.layer, projection: key.projection.rawValue, storage: storage, dtype: dtype,
+            outFeatures: rows, inFeatures: cols, rank: rank, relativeError: relativeError, upBlob: up.sha256, downBlob: down?.sha256,
+            patchIndexBlob: patchIndices?.sha256, patchValueBlob: patchValues?.sha256, patchCount: patchCount), into: "version_layer")
     }
 }
 
 extension Store {
     /// The stored ΔW of every layer of a version, keyed by layer and projection.
     public func deltas(versionID: Int64) throws -> [LayerKey: CompressedDelta] {
-        let rows = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM version_layer WHERE version_id = ?", arguments: [versionID])
+        let records = try catalog.read { connection in
+            try connection.fetchAll(VersionLayerRecord.self, "SELECT * FROM version_layer WHERE version_id = ?", [versionID])
         }
         var result: [LayerKey: CompressedDelta] = [:]
-        for row in rows {
-            guard let projection = Projection(rawValue: row["projection"]), let dtype = DType(rawValue: row["dtype"]) else {
-                throw RegistryError.catalog("version \(versionID) has a malformed layer row")
+        for row in records {
+            guard let projection = Projection(rawValue: row.projection), let dtype = DType(rawValue: row.dtype) else {
+                throw RegistryError.malformedRow(table: "version_layer", reason: "layer \(row.layer) of version \(versionID) has projection '\(row.projection)', dtype '\(row.dtype)'")
             }
-            let key = LayerKey(layer: row["layer"], projection: projection)
-            let h: Int = row["out_features"], d: Int = row["in_features"], r: Int = row["rank"]
+            let key = LayerKey(layer: row.layer, projection: projection)
+            let h = row.outFeatures, d = row.inFeatures, r = row.rank
             func tensor(_ sha: String, _ dtype: DType, _ shape: [Int]) throws -> RawTensor {
                 try RawTensor(dtype: dtype, shape: shape, bytes: try blobs.buffer(sha))
             }
             let storage: CompressedDelta.Storage
-            if row["storage"] as String == "dense" {
-                storage = .dense(try tensor(row["up_blob"], dtype, [h, d]))
+            if row.storage == "dense" {
+                storage = .dense(try tensor(row.upBlob, dtype, [h, d]))
             } else {
-                guard let down: String = row["down_blob"] else { throw RegistryError.catalog("layer \(key) of version \(versionID) lacks its down factor") }
-                storage = .factors(up: try tensor(row["up_blob"], dtype, [h, r]), down: try tensor(down, dtype, [r, d]))
+                guard let down = row.downBlob else {
+                    throw RegistryError.malformedRow(table: "version_layer", reason: "layer \(key) of version \(versionID) lacks its down factor")
+                }
+                storage = .factors(up: try tensor(row.upBlob, dtype, [h, r]), down: try tensor(down, dtype, [r, d]))
             }
             var patches: CompressedDelta.ExactPatches?
-            let count: Int = row["patch_count"]
-            if let indices: String = row["patch_index_blob"], let values: String = row["patch_value_blob"] {
-                patches = CompressedDelta.ExactPatches(indices: try tensor(indices, .int64, [count]), values: try tensor(values, .float32, [count]))
+            if let indices = row.patchIndexBlob, let values = row.patchValueBlob {
+                patches = CompressedDelta.ExactPatches(indices: try tensor(indices, .int64, [row.patchCount]),
+                                                       values: try tensor(values, .float32, [row.patchCount]))
             }
-            result[key] = try CompressedDelta(storage: storage, rows: h, cols: d, rank: r, relativeError: row["relative_error"], patches: patches)
+            result[key] = try CompressedDelta(storage: storage, rows: h, cols: d, rank: r, relativeError: row.relativeError, patches: patches)
         }
         return result
     }
 
     /// The learned embeddings of a version's tokens, in token order.
     public func tokenEmbeddings(versionID: Int64) throws -> [ConceptCheckpoint.Token] {
-        let rows = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT token, embedding_blob, dimension FROM version_token WHERE version_id = ? ORDER BY position", arguments: [versionID])
+        let records = try catalog.read { connection in
+            try connection.fetchAll(VersionTokenRecord.self, "SELECT * FROM version_token WHERE version_id = ? ORDER BY position", [versionID])
         }
-        return try rows.map { row in
-            let tensor = try RawTensor(dtype: .float32, shape: [row["dimension"]], bytes: try blobs.buffer(row["embedding_blob"]))
-            return ConceptCheckpoint.Token(name: row["token"], embedding: try tensor.floats())
+        return try records.map { record in
+            ConceptCheckpoint.Token(name: record.token, embedding: try values(Float.self, blob: record.embeddingBlob, count: record.dimension))
         }
     }
 }

@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 
 extension Store {
     /// The id `compose` gives (or gave) the composition of `references` with `regset`, computed
@@ -19,11 +18,13 @@ extension Store {
     /// time) and the 4.7 MB Σ of an SD1 base is read and hashed once, not on every request.
     func sigmaDigest(set: String?, baseID: Int64, baseName: String) throws -> String {
         let name = set ?? DefaultRegularizationCaptions.name
-        let key = try database.read { db in
-            try String.fetchOne(db, sql: """
-                SELECT g.regset_id || '|' || g.base_id || '|' || g.created_at FROM regset_gram g JOIN regset r ON r.id = g.regset_id
+        let key = try catalog.read { connection in
+            try connection.fetchOne("""
+                SELECT g.regset_id, g.base_id, g.created_at FROM regset_gram g JOIN regset r ON r.id = g.regset_id
                 WHERE r.name = ? AND g.base_id = ?
-                """, arguments: [name, baseID])
+                """, [name, baseID]).map { row in
+                "\(try row.value("regset_id", as: Int64.self))|\(try row.value("base_id", as: Int64.self))|\(try row.value("created_at", as: String.self))"
+            }
         }.map { root.path + "|" + $0 }
         if let key, let digest = SigmaDigests.shared.get(key) { return digest }
         let (sigma, _) = try regularizationGram(set: set, base: baseName)
@@ -40,7 +41,7 @@ extension Store {
 
     /// The stored report of a composition (`files` empty, `seconds` 0, `cached` true), or nil.
     public func compositionReport(id: String) throws -> ComposeResult? {
-        guard let json = try database.read({ db in try String.fetchOne(db, sql: "SELECT report FROM composition WHERE id = ?", arguments: [id]) }) else {
+        guard let json = try catalog.read({ connection in try connection.fetchValue("SELECT report FROM composition WHERE id = ?", [id], as: String.self) }) else {
             return nil
         }
         var report = try JSONDecoder().decode(ComposeResult.self, from: Data(json.utf8))

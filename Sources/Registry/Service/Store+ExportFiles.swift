@@ -1,6 +1,5 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,18 +20,18 @@ extension Store {
 
     /// The files recorded for `owner` in `format`, or nil when that export was never made.
     public func exportedFiles(owner: String, format: ExportFormat) throws -> [StoredFile]? {
-        let rows = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT path, size, blob FROM export_file WHERE owner = ? AND format = ? ORDER BY path",
-                             arguments: [owner, format.rawValue])
+        let records = try catalog.read { connection in
+            try connection.fetchAll(ExportFileRecord.self, "SELECT * FROM export_file WHERE owner = ? AND format = ? ORDER BY path",
+                                    [owner, format.rawValue])
         }
-        guard !rows.isEmpty else { return nil }
-        return rows.map { StoredFile(path: $0["path"], size: $0["size"], sha256: $0["blob"]) }
+        guard !records.isEmpty else { return nil }
+        return records.map { StoredFile(path: $0.path, size: $0.size, sha256: $0.blob) }
     }
 
     /// Every format already exported for `owner`.
     public func exportedFormats(owner: String) throws -> [ExportFormat] {
-        try database.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT format FROM export_file WHERE owner = ? ORDER BY format", arguments: [owner])
+        try catalog.read { connection in
+            try connection.fetchColumn("SELECT DISTINCT format FROM export_file WHERE owner = ? ORDER BY format", [owner], as: String.self)
         }.compactMap(ExportFormat.init(rawValue:))
     }
 
@@ -68,12 +67,12 @@ extension Store {
         }
         try batch.commit()
         let now = Timestamp.now()
-        try database.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM export_file WHERE owner = ? AND format = ?", arguments: [owner, format.rawValue]) != nil { return }
+        try catalog.write { connection in
+            if try connection.exists("SELECT 1 FROM export_file WHERE owner = ? AND format = ?", [owner, format.rawValue]) { return }
             for (file, put) in entries {
-                try Store.recordBlob(put, in: db)
-                try db.execute(sql: "INSERT INTO export_file (owner, format, path, blob, size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [owner, format.rawValue, file.path, file.sha256, file.size, now])
+                try Store.recordBlob(put, in: connection)
+                try connection.insert(ExportFileRecord(owner: owner, format: format.rawValue, path: file.path, blob: file.sha256, size: file.size,
+                                                       createdAt: now), into: "export_file")
             }
         }
         return try exportedFiles(owner: owner, format: format) ?? entries.map(\.0).sorted { $0.path < $1.path }
@@ -83,7 +82,7 @@ extension Store {
 
     /// The size of a blob the service may serve: one the catalog lists as an exported file.
     public func servedFileSize(sha256: String) throws -> Int? {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT size FROM export_file WHERE blob = ? LIMIT 1", arguments: [sha256]) }
+        try catalog.read { connection in try connection.fetchValue("SELECT size FROM export_file WHERE blob = ? LIMIT 1", [sha256], as: Int.self) }
     }
 
     /// A plain (uncompressed) copy of an exported blob under `cache/files/`, for ranged reads and

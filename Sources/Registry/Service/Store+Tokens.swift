@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 
 /// What a bearer token may do (issue 11 §3): `read` < `write` < `admin`; a scope includes the smaller ones.
 public enum TokenScope: String, Codable, Sendable, CaseIterable, Comparable {
@@ -20,6 +19,12 @@ public struct APITokenInfo: Codable, Sendable, Equatable {
         case name, scope
         case createdAt = "created_at"
         case lastUsedAt = "last_used_at"
+    }
+}
+
+extension APITokenInfo {
+    init(record: APITokenRecord) {
+        self.init(name: record.name, scope: TokenScope(rawValue: record.scope) ?? .read, createdAt: record.createdAt, lastUsedAt: record.lastUsedAt)
     }
 }
 
@@ -52,10 +57,10 @@ extension Store {
         let secret = "crt_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let digest = Self.tokenDigest(secret)
         do {
-            try database.write { db in
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE name = ?", arguments: [name]) != nil { throw TokenError.exists(name) }
-                try db.execute(sql: "INSERT INTO api_token (name, scope, sha256, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [name, scope.rawValue, digest, Timestamp.now()])
+            try catalog.write { connection in
+                if try connection.exists("SELECT 1 FROM api_token WHERE name = ?", [name]) { throw TokenError.exists(name) }
+                try connection.insert(APITokenRecord(name: name, scope: scope.rawValue, sha256: digest, createdAt: Timestamp.now(), lastUsedAt: nil),
+                                      into: "api_token")
             }
         }
         return APITokenCreated(name: name, scope: scope, token: secret)
@@ -63,18 +68,15 @@ extension Store {
 
     /// Every token, by name.
     public func tokens() throws -> [APITokenInfo] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, scope, created_at, last_used_at FROM api_token ORDER BY name").map { row in
-                APITokenInfo(name: row["name"], scope: TokenScope(rawValue: row["scope"]) ?? .read, createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
-            }
+        try catalog.read { connection in
+            try connection.fetchAll(APITokenRecord.self, "SELECT * FROM api_token ORDER BY name").map(APITokenInfo.init(record:))
         }
     }
 
     /// Deletes a token: requests presenting it are refused from then on.
     public func revokeToken(name: String) throws {
-        try database.write { db in
-            try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
-            if db.changesCount == 0 { throw TokenError.unknown(name) }
+        try catalog.write { connection in
+            if try connection.execute("DELETE FROM api_token WHERE name = ?", [name]) == 0 { throw TokenError.unknown(name) }
         }
     }
 
@@ -83,21 +85,18 @@ extension Store {
     /// whose timing depends on the secret).
     public func authenticateToken(_ secret: String) throws -> APITokenInfo? {
         let presented = Array(Self.tokenDigest(secret).utf8)
-        let rows = try database.read { db in try Row.fetchAll(db, sql: "SELECT name, scope, sha256, created_at, last_used_at FROM api_token") }
+        let records = try catalog.read { connection in try connection.fetchAll(APITokenRecord.self, "SELECT * FROM api_token") }
         var found: APITokenInfo?
-        for row in rows {
-            let stored = Array((row["sha256"] as String).utf8)
-            if Self.constantTimeEqual(presented, stored) {
-                found = APITokenInfo(name: row["name"], scope: TokenScope(rawValue: row["scope"]) ?? .read, createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
-            }
+        for record in records {
+            if Self.constantTimeEqual(presented, Array(record.sha256.utf8)) { found = APITokenInfo(record: record) }
         }
         return found
     }
 
     /// Records that a token was used (the server calls this at most once a minute per token).
     public func touchToken(name: String) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE api_token SET last_used_at = ? WHERE name = ?", arguments: [Timestamp.now(), name])
+        try catalog.write { connection in
+            try connection.execute("UPDATE api_token SET last_used_at = ? WHERE name = ?", [Timestamp.now(), name])
         }
     }
 

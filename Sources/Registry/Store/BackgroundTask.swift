@@ -20,7 +20,7 @@ final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
 
     func wait() throws -> Value {
         group.wait()
-        guard let result else { throw RegistryError.catalog("background task ended without a result") }
+        guard let result else { throw RegistryError.backgroundTaskLost }
         return try result.get()
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Result of `concepts verify`.
 public struct VerifyReport: Codable, Sendable {
@@ -23,19 +22,17 @@ public struct GCReport: Codable, Sendable {
 
 extension Store {
     /// Re-hashes every blob file and checks every catalog reference: referenced blobs must exist
-    /// and hash to their names, blob rows must have files, and SQLite's integrity and foreign-key
-    /// checks must pass. Unreferenced blobs (left by a writer that was killed) are not problems:
-    /// `gc` removes them.
+    /// and hash to their names, blob rows must have files, and (SQLite) the engine's integrity and
+    /// foreign-key checks must pass — PostgreSQL enforces its constraints on every write.
+    /// Unreferenced blobs (left by a writer that was killed) are not problems: `gc` removes them.
     public func verify() throws -> VerifyReport {
         var problems: [String] = []
-        let (referenced, recorded, integrity, foreignKeys) = try database.read { db in
-            (try referencedBlobSet(in: db),
-             Set(try String.fetchAll(db, sql: "SELECT sha256 FROM blob")),
-             try String.fetchAll(db, sql: "PRAGMA integrity_check"),
-             try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"))
+        let (referenced, recorded, engineProblems) = try catalog.read { connection in
+            (try referencedBlobSet(in: connection),
+             Set(try connection.fetchColumn("SELECT sha256 FROM blob", as: String.self)),
+             try Self.engineIntegrityProblems(in: connection))
         }
-        if integrity != ["ok"] { problems += integrity.map { "catalog integrity: \($0)" } }
-        for row in foreignKeys { problems.append("catalog foreign key: table \(row[0] as String? ?? "?") row \(row[1] as Int64? ?? -1) refers to a missing \(row[2] as String? ?? "?") row") }
+        problems += engineProblems
         let onDisk = Set(try blobs.allHashes())
         for sha in onDisk.sorted() {
             do { _ = try blobs.get(sha) } catch { problems.append(error.localizedDescription) }
@@ -49,29 +46,49 @@ extension Store {
         return VerifyReport(blobsChecked: onDisk.count, problems: problems)
     }
 
+    /// SQLite's `integrity_check` and `foreign_key_check`; nothing for PostgreSQL (constraints are
+    /// checked on every write and pages are checksummed by the server).
+    static func engineIntegrityProblems(in connection: any CatalogConnection) throws -> [String] {
+        switch connection.dialect {
+        case .sqlite:
+            var problems: [String] = []
+            let integrity = try connection.fetchColumn("PRAGMA integrity_check", as: String.self)
+            if integrity != ["ok"] { problems += integrity.map { "catalog integrity: \($0)" } }
+            for row in try connection.fetchAll("PRAGMA foreign_key_check") {
+                let values = row.values
+                func text(_ i: Int) -> String { values.count > i ? (String(catalogValue: values[i]) ?? "?") : "?" }
+                let rowid = values.count > 1 ? (Int64(catalogValue: values[1]) ?? -1) : -1
+                problems.append("catalog foreign key: table \(text(0)) row \(rowid) refers to a missing \(text(2)) row")
+            }
+            return problems
+        case .postgres:
+            return []
+        }
+    }
+
     /// Removes blob files and rows that nothing in the catalog refers to, and stale temporaries.
     public func collectGarbage() throws -> GCReport {
         let lock = try StoreLock(store: root, mode: .exclusive)
         defer { withExtendedLifetime(lock) {} }
-        let referenced = try database.read { db in try referencedBlobSet(in: db) }
+        let referenced = try catalog.read { connection in try referencedBlobSet(in: connection) }
         var removed = 0
         var freed = 0
         for sha in try blobs.allHashes() where !referenced.contains(sha) {
             freed += try blobs.remove(sha)
             removed += 1
         }
-        try database.write { db in
-            for sha in try String.fetchAll(db, sql: "SELECT sha256 FROM blob") where !referenced.contains(sha) {
-                try db.execute(sql: "DELETE FROM blob WHERE sha256 = ?", arguments: [sha])
+        try catalog.write { connection in
+            for sha in try connection.fetchColumn("SELECT sha256 FROM blob", as: String.self) where !referenced.contains(sha) {
+                try connection.execute("DELETE FROM blob WHERE sha256 = ?", [sha])
             }
         }
         _ = blobs.removeStaleTemporaries(olderThan: 0)
         return GCReport(blobsRemoved: removed, bytesFreed: freed)
     }
 
-    private func referencedBlobSet(in db: Database) throws -> Set<String> {
+    private func referencedBlobSet(in connection: any CatalogConnection) throws -> Set<String> {
         var all = Set<String>()
-        for sql in Self.blobReferenceQueries { all.formUnion(try String.fetchAll(db, sql: sql)) }
+        for sql in Self.blobReferenceQueries { all.formUnion(try connection.fetchColumn(sql, as: String.self)) }
         return all
     }
 }

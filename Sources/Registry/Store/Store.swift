@@ -1,42 +1,43 @@
 import Foundation
-import GRDB
-import RegistrySchema
 
-/// A ConceptRegistry store (DESIGN.md §3): one directory with `catalog.sqlite` (WAL, foreign
-/// keys on) and `blobs/` (content-addressed, zstd-compressed).
+/// A ConceptRegistry store (DESIGN.md §3): a catalog (`any Catalog`: by default `catalog.sqlite` in
+/// `root`, WAL, foreign keys on) and blobs (content-addressed, zstd-compressed; by default `blobs/`
+/// in `root`). `root` also holds the per-host caches (`cache/`: scan indexes, served copies) and
+/// the store lock.
 ///
-/// `@unchecked Sendable`: immutable after init; `DatabasePool` is itself thread-safe.
+/// `@unchecked Sendable`: immutable after init; catalogs are `Sendable` and thread-safe.
 public final class Store: @unchecked Sendable {
     public let root: URL
     public let blobs: BlobStore
-    public let database: DatabasePool
+    public let catalog: any Catalog
 
-    /// Opens (and with `create`, creates) the store at `root`, applying pending migrations.
-    public init(root: URL, create: Bool = true) throws {
-        self.root = root
-        let fm = FileManager.default
+    /// Opens (and with `create`, creates) the default store at `root` — the SQLite catalog
+    /// `root/catalog.sqlite` and the blob folder `root/blobs` — applying pending migrations.
+    public convenience init(root: URL, create: Bool = true) throws {
         let catalogPath = root.appendingPathComponent("catalog.sqlite")
-        if !fm.fileExists(atPath: catalogPath.path) {
+        if !FileManager.default.fileExists(atPath: catalogPath.path) {
             guard create else { throw RegistryError.io(path: root.path, reason: "no store here (run `concepts init`)") }
-            do {
-                try fm.createDirectory(at: root.appendingPathComponent("blobs/tmp", isDirectory: true), withIntermediateDirectories: true)
-            } catch {
-                throw RegistryError.io(path: root.path, reason: "cannot create the store: \(error.localizedDescription)")
-            }
         }
-        blobs = BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true))
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        // Concurrent writers (several `register` processes) wait on SQLite's lock instead of failing.
-        configuration.busyMode = .timeout(600)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
+        try Self.createDirectories(root)
+        try self.init(root: root, catalog: try SQLiteCatalog(path: catalogPath.path),
+                      blobs: BlobStore(directory: root.appendingPathComponent("blobs", isDirectory: true)))
+    }
+
+    /// A store over any catalog and blob storage (PostgreSQL, S3, …); `root` is the local directory
+    /// for per-host caches and the store lock. Applies the catalog's pending migrations.
+    public init(root: URL, catalog: any Catalog, blobs: BlobStore) throws {
+        try Self.createDirectories(root)
+        self.root = root
+        self.catalog = catalog
+        self.blobs = blobs
+        try catalog.migrate()
+    }
+
+    private static func createDirectories(_ root: URL) throws {
         do {
-            database = try DatabasePool(path: catalogPath.path, configuration: configuration)
-            try Self.migrator().migrate(database)
-        } catch let error as DatabaseError {
-            throw RegistryError.catalog("\(catalogPath.path): \(error.message ?? error.description)")
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("blobs/tmp", isDirectory: true), withIntermediateDirectories: true)
+        } catch {
+            throw RegistryError.io(path: root.path, reason: "cannot create the store: \(error.localizedDescription)")
         }
     }
 
@@ -51,22 +52,12 @@ public final class Store: @unchecked Sendable {
         return URL(fileURLWithPath: home).appendingPathComponent(".local/share/concepts")
     }
 
-    /// Applies `schema/migrations/*.sql` in order (each once, recorded by GRDB).
-    static func migrator() throws -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        for migration in try RegistrySchema.migrations() {
-            migrator.registerMigration(migration.identifier) { db in try db.execute(sql: migration.sql) }
-        }
-        return migrator
-    }
-
     // MARK: Blobs referenced by the catalog
 
     /// Records a stored blob in the catalog (idempotent).
-    static func recordBlob(_ put: BlobStore.PutResult, in db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO blob (sha256, size, stored_size) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING",
-            arguments: [put.sha256, put.size, put.storedSize])
+    static func recordBlob(_ put: BlobStore.PutResult, in connection: any CatalogConnection) throws {
+        try connection.insert(BlobRecord(sha256: put.sha256, size: put.size, storedSize: put.storedSize), into: "blob",
+                              "ON CONFLICT (sha256) DO NOTHING")
     }
 
     /// One query per catalog column that refers to a blob; a table that adds such a column adds its query here.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import TensorFormats
 import CustomDiffusion
 
@@ -25,17 +24,18 @@ public struct BaseAddResult: Codable, Sendable {
 /// Adds a base model to the store: every tensor becomes its own content-addressed blob (so bases
 /// that share tensors share blobs), streamed one tensor at a time; the cross-attention layer
 /// table is detected and recorded; everything is committed in one catalog transaction.
-public enum BaseModelImporter {
-    public static func add(name: String, path: URL, to store: Store, progress: ((String) -> Void)? = nil) throws -> BaseAddResult {
+extension Store {
+    /// `concepts base add NAME PATH`.
+    public func addBase(name: String, path: URL, progress: ((String) -> Void)? = nil) throws -> BaseAddResult {
         try ConceptReference.validate(name: name, kind: "base model")
-        if try store.database.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM base_model WHERE name = ?", arguments: [name]) }) != nil {
+        if try catalog.read({ connection in try connection.exists("SELECT 1 FROM base_model WHERE name = ?", [name]) }) {
             throw RegistryError.baseExists(name)
         }
         let source = try BaseModelSource.open(path)
-        let lock = try StoreLock(store: store.root, mode: .shared)
+        let lock = try StoreLock(store: root, mode: .shared)
         defer { withExtendedLifetime(lock) {} }
 
-        let batch = store.blobs.batch()
+        let batch = blobs.batch()
         var tensorRows: [(component: String, name: String, dtype: String, shape: [Int], put: BlobStore.PutResult)] = []
         var unetShapes: [(name: String, shape: [Int])] = []
         var bytesTotal = 0, bytesNew = 0
@@ -66,30 +66,26 @@ public enum BaseModelImporter {
 
         try batch.commit()
         let createdAt = Timestamp.now()
-        try store.database.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM base_model WHERE name = ?", arguments: [name]) != nil {
-                throw RegistryError.baseExists(name)
-            }
-            try db.execute(sql: """
-                INSERT INTO base_model (name, architecture, source_path, source_format, context_dim, bytes_total, bytes_new, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [name, architecture.rawValue, path.path, source.format.rawValue, layers.first?.layer.inFeatures ?? 0,
-                                 bytesTotal, bytesNew, createdAt])
-            let baseID = db.lastInsertedRowID
+        try catalog.write { connection in
+            if try connection.exists("SELECT 1 FROM base_model WHERE name = ?", [name]) { throw RegistryError.baseExists(name) }
+            let record = BaseModelRecord(id: nil, name: name, architecture: architecture.rawValue, sourcePath: path.path,
+                                         sourceFormat: source.format.rawValue, contextDim: layers.first?.layer.inFeatures ?? 0,
+                                         bytesTotal: bytesTotal, bytesNew: bytesNew, createdAt: createdAt)
+            guard let baseID = try connection.insertReturningID(record, into: "base_model") else { throw RegistryError.baseExists(name) }
             for row in tensorRows {
-                try Store.recordBlob(row.put, in: db)
-                try db.execute(sql: "INSERT OR REPLACE INTO base_tensor (base_id, component, name, dtype, shape, blob) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [baseID, row.component, row.name, row.dtype, JSONShape.encode(row.shape), row.put.sha256])
+                try Store.recordBlob(row.put, in: connection)
+                try connection.insert(BaseTensorRecord(baseID: baseID, component: row.component, name: row.name, dtype: row.dtype,
+                                                       shape: JSONShape.encode(row.shape), blob: row.put.sha256),
+                                      into: "base_tensor", "ON CONFLICT (base_id, component, name) DO UPDATE SET dtype = excluded.dtype, shape = excluded.shape, blob = excluded.blob")
             }
             for row in fileRows {
-                try Store.recordBlob(row.put, in: db)
-                try db.execute(sql: "INSERT INTO base_file (base_id, path, blob) VALUES (?, ?, ?)", arguments: [baseID, row.path, row.put.sha256])
+                try Store.recordBlob(row.put, in: connection)
+                try connection.insert(BaseFileRecord(baseID: baseID, path: row.path, blob: row.put.sha256), into: "base_file")
             }
             for (position, layer) in layers.enumerated() {
-                try db.execute(sql: """
-                    INSERT INTO base_layer (base_id, position, name, out_features, in_features, key_tensor, value_tensor)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [baseID, position, layer.layer.name, layer.layer.outFeatures, layer.layer.inFeatures, layer.keyTensor, layer.valueTensor])
+                try connection.insert(BaseLayerRecord(baseID: baseID, position: position, name: layer.layer.name, outFeatures: layer.layer.outFeatures,
+                                                      inFeatures: layer.layer.inFeatures, keyTensor: layer.keyTensor, valueTensor: layer.valueTensor),
+                                      into: "base_layer")
             }
         }
         return BaseAddResult(name: name, architecture: architecture.rawValue, tensors: tensorRows.count, bytesTotal: bytesTotal,

@@ -1,26 +1,27 @@
 import CustomDiffusion
 import Foundation
-import GRDB
 import TensorFormats
 
-/// `concepts register`: reads a Custom Diffusion output, checks it against the base, stores
+/// `concepts register` (`Store.register`): reads a Custom Diffusion output, checks it against the base, stores
 /// ΔW = W′ − W0 per layer compressed by the chosen policy, and records an immutable new version.
 ///
 /// Order of work (DESIGN.md §2): read → map names to the base's layer table → validate (layers,
 /// shapes, finite, plausibly this base) → ΔW → compress → blobs (each fsynced and renamed before
 /// the catalog refers to it) → one catalog transaction. A process killed before the commit leaves
 /// only unreferenced blobs, which `gc` removes; nothing is visible.
-public enum ConceptRegistrar {
+extension Store {
     /// ‖ΔW‖_F / ‖W0‖_F above this on any layer means the weights were almost certainly not
     /// fine-tuned from this base: Custom Diffusion's ~250–500 steps at lr 1e-5 change K/V weights by a
     /// few percent, while weights of an unrelated model differ by ~√2 of their norm.
     public static let plausibleDeltaRatio = 0.5
 
-    public static func register(_ request: RegisterRequest, in store: Store) throws -> RegisterResult {
+    /// `concepts register`: stores `request` as the concept's next version.
+    public func register(_ request: RegisterRequest) throws -> RegisterResult {
+        let store = self
         try ConceptReference.validate(name: request.name, kind: "concept")
-        let (baseID, layers) = try store.database.read { db in
-            let id = try Store.baseID(named: request.base, in: db)
-            return (id, try Store.baseLayers(baseID: id, in: db))
+        let (baseID, layers) = try catalog.read { connection in
+            let id = try Store.baseID(named: request.base, in: connection)
+            return (id, try Store.baseLayers(baseID: id, in: connection))
         }
         var checkpoint: ConceptCheckpoint
         do {
@@ -29,7 +30,7 @@ public enum ConceptRegistrar {
         } catch let error as ConceptError {
             throw RegistryError.invalidConcept(path: request.path.path, reason: error.localizedDescription)
         }
-        try checkTokens(checkpoint, request: request, baseID: baseID, store: store)
+        try Self.checkTokens(checkpoint, request: request, baseID: baseID, store: store)
 
         // W′ (or factors) with its W0 per layer; ΔW checked for plausibility before anything is stored.
         // W0 stays as stored (fp16 for fp16 bases: half the memory) and is widened per layer when used;
@@ -41,14 +42,14 @@ public enum ConceptRegistrar {
                 let key = LayerKey(layer: layer.name, projection: projection)
                 guard let weight = checkpoint.weights[key] else { throw RegistryError.invalidConcept(path: request.path.path, reason: "no weight for \(key)") }
                 let w0 = try store.baseTensor(baseID: baseID, name: projection == .key ? layer.keyTensor : layer.valueTensor)
-                let ratio = try deltaRatio(weight, base: w0.matrix())
-                if ratio > plausibleDeltaRatio, ratio > (implausible?.ratio ?? 0) { implausible = (key.description, ratio) }
+                let ratio = try Self.deltaRatio(weight, base: w0.matrix())
+                if ratio > Self.plausibleDeltaRatio, ratio > (implausible?.ratio ?? 0) { implausible = (key.description, ratio) }
                 pairs.append((key, weight, w0))
             }
         }
         if let implausible, !request.force {
-            let suggestion = try suggestBase(for: checkpoint, excluding: baseID, store: store)
-            throw RegistryError.implausibleDelta(layer: implausible.layer, ratio: implausible.ratio, limit: plausibleDeltaRatio,
+            let suggestion = try Self.suggestBase(for: checkpoint, excluding: baseID, store: store)
+            throw RegistryError.implausibleDelta(layer: implausible.layer, ratio: implausible.ratio, limit: Self.plausibleDeltaRatio,
                                                  suggestion: suggestion.map { " (it fits base '\($0)': try --base \($0))" } ?? "")
         }
         checkpoint.weights = [:]
@@ -85,35 +86,36 @@ public enum ConceptRegistrar {
         let maxError = stored.map(\.relativeError).max() ?? 0
         let storedBytes = stored.reduce(0) { $0 + $1.storedBytes } + embeddings.reduce(0) { $0 + $1.storedSize }
 
-        let (version, versionID) = try store.database.write { db -> (Int, Int64) in
-            let conceptID = try conceptID(named: request.name, baseID: baseID, baseName: request.base, in: db)
-            let latest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM concept_version WHERE concept_id = ?", arguments: [conceptID])
+        let (version, versionID) = try catalog.write { connection -> (Int, Int64) in
+            // Versions stay consecutive under concurrent writers: the next number is read under the
+            // concept's write lock (PostgreSQL: an advisory transaction lock; SQLite: its write lock).
+            try connection.lockForWrite(key: "concept:" + request.name)
+            let conceptID = try Self.conceptID(named: request.name, baseID: baseID, baseName: request.base, in: connection)
+            let latest = try connection.fetchValue("SELECT MAX(version) FROM concept_version WHERE concept_id = ?", [conceptID], as: Int.self)
             let version = (latest ?? 0) + 1
-            try db.execute(sql: """
-                INSERT INTO concept_version (concept_id, version, parent_version, kind, description, source_format,
-                    compression_policy, max_relative_error, stored_bytes, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [conceptID, version, latest, request.kind.rawValue, request.description, checkpoint.format.rawValue,
-                                 request.compression.description, maxError, storedBytes, Timestamp.now()])
-            let versionID = db.lastInsertedRowID
-            for (position, (token, put)) in zip(tokens, embeddings).enumerated() {
-                try Store.recordBlob(put, in: db)
-                try db.execute(sql: """
-                    INSERT INTO version_token (version_id, position, token, category, embedding_blob, dimension) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [versionID, position, token.token, token.category, put.sha256, checkpoint.tokens[position].embedding.count])
+            let record = ConceptVersionRecord(
+                id: nil, conceptID: conceptID, version: version, parentVersion: latest, kind: request.kind.rawValue,
+                description: request.description, sourceFormat: checkpoint.format.rawValue, compressionPolicy: request.compression.description,
+                maxRelativeError: maxError, storedBytes: storedBytes, createdAt: Timestamp.now())
+            guard let versionID = try connection.insertReturningID(record, into: "concept_version") else {
+                throw RegistryError.malformedRow(table: "concept_version", reason: "version \(version) of '\(request.name)' was not inserted")
             }
-            for layer in stored { try layer.insert(versionID: versionID, in: db) }
+            for (position, (token, put)) in zip(tokens, embeddings).enumerated() {
+                try Store.recordBlob(put, in: connection)
+                try connection.insert(VersionTokenRecord(versionID: versionID, position: position, token: token.token, category: token.category,
+                                                         embeddingBlob: put.sha256, dimension: checkpoint.tokens[position].embedding.count),
+                                      into: "version_token")
+            }
+            for layer in stored { try layer.insert(versionID: versionID, in: connection) }
             for source in sources {
-                try db.execute(sql: "INSERT OR IGNORE INTO version_source (version_id, path, sha256) VALUES (?, ?, ?)",
-                               arguments: [versionID, source.path, source.sha256])
+                try connection.insert(VersionSourceRecord(versionID: versionID, path: source.path, sha256: source.sha256), into: "version_source",
+                                      "ON CONFLICT (version_id, path) DO NOTHING")
             }
             for tag in request.tags {
-                try db.execute(sql: """
-                    INSERT INTO alias (concept_id, alias, version_id) VALUES (?, ?, ?)
-                    ON CONFLICT(concept_id, alias) DO UPDATE SET version_id = excluded.version_id
-                    """, arguments: [conceptID, tag, versionID])
+                try connection.insert(AliasRecord(conceptID: conceptID, alias: tag, versionID: versionID), into: "alias",
+                                      "ON CONFLICT (concept_id, alias) DO UPDATE SET version_id = excluded.version_id")
             }
-            try Store.refreshSearchIndex(conceptID: conceptID, in: db)
+            try Store.refreshSearchIndex(conceptID: conceptID, in: connection)
             return (version, versionID)
         }
         // Merge keys (issue 6): derived data, computed now so that composing is small dense algebra.
@@ -143,10 +145,10 @@ public enum ConceptRegistrar {
             try ConceptReference.validate(name: tag, kind: "alias")
             if tag == "latest" || Int(tag) != nil { throw RegistryError.invalidName(kind: "alias", name: tag, reason: "'latest' and numbers are reserved") }
         }
-        let width = try store.database.read { db in
-            try String.fetchOne(db, sql: """
+        let width = try store.catalog.read { connection in
+            try connection.fetchValue("""
                 SELECT shape FROM base_tensor WHERE base_id = ? AND component = 'text_encoder' AND name LIKE '%token_embedding.weight'
-                """, arguments: [baseID])
+                """, [baseID], as: String.self)
         }.map(JSONShape.decode)?.last
         if let width {
             for token in checkpoint.tokens where token.embedding.count != width {
@@ -157,14 +159,17 @@ public enum ConceptRegistrar {
     }
 
     /// The concept's id, creating the concept on its first version; a concept stays on one base.
-    static func conceptID(named name: String, baseID: Int64, baseName: String, in db: Database) throws -> Int64 {
-        if let row = try Row.fetchOne(db, sql: "SELECT c.id, c.base_id, b.name AS base FROM concept c JOIN base_model b ON b.id = c.base_id WHERE c.name = ?",
-                                      arguments: [name]) {
-            guard row["base_id"] as Int64 == baseID else { throw RegistryError.wrongBase(concept: name, expected: baseName, actual: row["base"]) }
-            return row["id"]
+    static func conceptID(named name: String, baseID: Int64, baseName: String, in connection: any CatalogConnection) throws -> Int64 {
+        if let row = try connection.fetchOne("SELECT c.id, c.base_id, b.name AS base FROM concept c JOIN base_model b ON b.id = c.base_id WHERE c.name = ?",
+                                             [name]) {
+            guard try row.value("base_id", as: Int64.self) == baseID else {
+                throw RegistryError.wrongBase(concept: name, expected: baseName, actual: try row.value("base"))
+            }
+            return try row.value("id")
         }
-        try db.execute(sql: "INSERT INTO concept (name, base_id, created_at) VALUES (?, ?, ?)", arguments: [name, baseID, Timestamp.now()])
-        return db.lastInsertedRowID
+        guard let id = try connection.insertReturningID(ConceptRecord(id: nil, name: name, baseID: baseID, createdAt: Timestamp.now()), into: "concept")
+        else { throw RegistryError.malformedRow(table: "concept", reason: "concept '\(name)' was not inserted") }
+        return id
     }
 
     /// ‖ΔW‖_F / ‖W0‖_F.
@@ -174,9 +179,11 @@ public enum ConceptRegistrar {
 
     /// Another base with the same layer table on which every layer's ‖ΔW‖/‖W0‖ is plausible, if any.
     static func suggestBase(for checkpoint: ConceptCheckpoint, excluding baseID: Int64, store: Store) throws -> String? {
-        let candidates = try store.database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name FROM base_model WHERE id <> ? ORDER BY name", arguments: [baseID])
-                .map { (id: $0["id"] as Int64, name: $0["name"] as String, layers: try Store.baseLayers(baseID: $0["id"], in: db)) }
+        let candidates = try store.catalog.read { connection in
+            try connection.fetchAll("SELECT id, name FROM base_model WHERE id <> ? ORDER BY name", [baseID]).map { row in
+                let id: Int64 = try row.value("id")
+                return (id: id, name: try row.value("name", as: String.self), layers: try Store.baseLayers(baseID: id, in: connection))
+            }
         }
         candidates: for candidate in candidates {
             guard (try? checkpoint.validate(against: candidate.layers.map(\.crossAttentionLayer))) != nil else { continue }
