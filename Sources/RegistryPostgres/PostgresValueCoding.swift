@@ -16,6 +16,7 @@ import Registry
 /// | bytea                                   | `.blob`      |
 /// | timestamp, timestamptz, date            | `.text`, ISO 8601 (`2026-11-29T08:17:17.123456Z`; no zone for `timestamp`) |
 /// | void (e.g. `pg_advisory_xact_lock`)      | `.null`      |
+/// | tsvector (the generated search columns) | `.text`, as PostgreSQL prints it (`'dog':2A,7 'new1':3B`) |
 enum PostgresValueCoding {
     /// Parameters: `.integer` as int8, `.real` as float8, `.text` as text, `.blob` as bytea,
     /// `.null` untyped (the server infers the type from the context).
@@ -27,7 +28,7 @@ enum PostgresValueCoding {
             case .integer(let integer): bindings.append(integer)
             case .real(let real): bindings.append(real)
             case .text(let text): bindings.append(text)
-            case .blob(let data): bindings.append(ByteBuffer(bytes: data))
+            case .blob(let data): bindings.append(NIOCore.ByteBuffer(bytes: data))
             }
         }
         return bindings
@@ -102,9 +103,38 @@ enum PostgresValueCoding {
             return .text(date(days: days))
         case .void:
             return .null
+        case tsvector:
+            guard let text = tsvectorText(&buffer) else { throw malformed }
+            return .text(text)
         default:
             throw Failure.unsupported(column: cell.columnName, type: type)
         }
+    }
+
+    /// tsvector (OID 3614), absent from postgres-nio's named types.
+    static let tsvector = PostgresDataType(3614)
+
+    /// tsvector's binary form (`tsvectorsend`): an int32 count, then per lexeme its bytes, a NUL,
+    /// an int16 count of positions and the positions (int16: weight in the top 2 bits, 3 = A).
+    static func tsvectorText(_ buffer: inout NIOCore.ByteBuffer) -> String? {
+        guard let count = buffer.readInteger(as: Int32.self), count >= 0 else { return nil }
+        var lexemes: [String] = []
+        for _ in 0..<count {
+            guard let end = buffer.readableBytesView.firstIndex(of: 0),
+                  let lexeme = buffer.readString(length: end - buffer.readerIndex),
+                  buffer.readInteger(as: UInt8.self) == 0,
+                  let positions = buffer.readInteger(as: UInt16.self) else { return nil }
+            var text = "'" + lexeme.replacingOccurrences(of: "'", with: "''") + "'"
+            var items: [String] = []
+            for _ in 0..<positions {
+                guard let position = buffer.readInteger(as: UInt16.self) else { return nil }
+                let weight = ["", "C", "B", "A"][Int(position >> 14)]
+                items.append("\(position & 0x3FFF)\(weight)")
+            }
+            if !items.isEmpty { text += ":" + items.joined(separator: ",") }
+            lexemes.append(text)
+        }
+        return buffer.readableBytes == 0 ? lexemes.joined(separator: " ") : nil
     }
 
     /// An integral numeric within Int64 as `.integer`, any other as `.real`.

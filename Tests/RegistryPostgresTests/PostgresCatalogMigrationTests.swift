@@ -53,7 +53,7 @@ struct PostgresCatalogMigrationTests {
     @Test("a catalog with an unknown newer migration is refused (schemaTooNew)")
     func schemaTooNew() throws {
         try PostgresTestDatabase.withCatalog(migrated: true) { catalog, _ in
-            try catalog.write { try $0.execute("INSERT INTO schema_migration (identifier) VALUES ('0099_future')", []) }
+            try catalog.write { try $0.execute("INSERT INTO schema_migration (identifier) VALUES ('0099_future')") }
             #expect(throws: CatalogError.schemaTooNew(location: catalog.location, applied: "0099_future")) {
                 try catalog.migrate()
             }
@@ -74,12 +74,12 @@ struct PostgresCatalogMigrationTests {
                 try connection.execute("INSERT INTO blob (sha256, size, stored_size) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING",
                                        [.text(String(repeating: "a", count: 64)), .integer(10), .integer(5)])
                 // An explicit id (as a store copy writes) is accepted by the identity column.
-                try connection.execute("INSERT INTO caption_set (id, name, dimension, created_at) VALUES (7, 's', 4, 'now')", [])
+                try connection.execute("INSERT INTO caption_set (id, name, dimension, created_at) VALUES (7, 's', 4, 'now')")
                 try connection.execute("INSERT INTO caption (set_id, caption, embedding) VALUES (7, ?, ?)", [.text("x"), .blob(Data([1, 2, 3, 4]))])
             }
             #expect(try catalog.read { try $0.fetchValue("SELECT embedding FROM caption", as: Data.self) } == Data([1, 2, 3, 4]))
             #expect {
-                try catalog.write { try $0.execute("INSERT INTO blob (sha256, size, stored_size) VALUES ('short', 1, 1)", []) }
+                try catalog.write { try $0.execute("INSERT INTO blob (sha256, size, stored_size) VALUES ('short', 1, 1)") }
             } throws: { (engineReason($0) ?? "").contains("SQLSTATE 23514") }
         }
     }
@@ -93,7 +93,7 @@ struct PostgresCatalogMigrationTests {
                                        [.integer(1), .text("corgi"), .text("A corgi on the beach"), .text("dog"), .text("<new1>"), .text("stable v1")])
                 try connection.execute("INSERT INTO concept_search (rowid, name, description, categories, tokens, tags) VALUES (?, ?, ?, ?, ?, ?)",
                                        [.integer(2), .text("van-gogh"), .text("Swirling night sky"), .text("style"), .text("<style1>"), .text("")])
-                try connection.execute("INSERT INTO caption_set (name, dimension, created_at) VALUES ('laion', 2, 'now')", [])
+                try connection.execute("INSERT INTO caption_set (name, dimension, created_at) VALUES ('laion', 2, 'now')")
                 for text in ["A photo of a dog on the beach", "a dog's portrait, studio light", "Cat sleeping on a sofa"] {
                     try connection.execute("INSERT INTO caption (set_id, caption, embedding) VALUES (1, ?, ?)", [.text(text), .blob(Data([0, 0, 0, 0]))])
                 }

@@ -11,11 +11,11 @@ struct PostgresCatalogTransactionTests {
     @Test("write commits when the body returns and rolls back when it throws")
     func rollbackOnThrow() throws {
         try PostgresTestDatabase.withCatalog { catalog, _ in
-            try catalog.write { try $0.execute("CREATE TABLE t (x bigint)", []) }
-            try catalog.write { try $0.execute("INSERT INTO t VALUES (1)", []) }
+            try catalog.write { try $0.execute("CREATE TABLE t (x bigint)") }
+            try catalog.write { try $0.execute("INSERT INTO t VALUES (1)") }
             #expect(throws: Thrown.self) {
                 try catalog.write { connection in
-                    try connection.execute("INSERT INTO t VALUES (2)", [])
+                    try connection.execute("INSERT INTO t VALUES (2)")
                     throw Thrown()
                 }
             }
@@ -26,11 +26,11 @@ struct PostgresCatalogTransactionTests {
     @Test("a failed statement caught inside write makes the transaction roll back, and says so")
     func caughtFailureRollsBack() throws {
         try PostgresTestDatabase.withCatalog { catalog, _ in
-            try catalog.write { try $0.execute("CREATE TABLE u (x bigint PRIMARY KEY)", []) }
+            try catalog.write { try $0.execute("CREATE TABLE u (x bigint PRIMARY KEY)") }
             #expect {
                 try catalog.write { connection in
-                    try connection.execute("INSERT INTO u VALUES (1)", [])
-                    _ = try? connection.execute("INSERT INTO u VALUES (1)", [])
+                    try connection.execute("INSERT INTO u VALUES (1)")
+                    _ = try? connection.execute("INSERT INTO u VALUES (1)")
                 }
             } throws: { error in
                 let reason = engineReason(error) ?? ""
@@ -38,7 +38,7 @@ struct PostgresCatalogTransactionTests {
             }
             #expect(try catalog.read { try $0.fetchValue("SELECT COUNT(*) FROM u", as: Int.self) } == 0)
             // The connection went back to the pool clean.
-            try catalog.write { try $0.execute("INSERT INTO u VALUES (2)", []) }
+            try catalog.write { try $0.execute("INSERT INTO u VALUES (2)") }
             #expect(try catalog.read { try $0.fetchValue("SELECT COUNT(*) FROM u", as: Int.self) } == 1)
         }
     }
@@ -46,9 +46,9 @@ struct PostgresCatalogTransactionTests {
     @Test("a read transaction refuses writes (SQLSTATE 25006)")
     func readOnly() throws {
         try PostgresTestDatabase.withCatalog { catalog, _ in
-            try catalog.write { try $0.execute("CREATE TABLE r (x bigint)", []) }
+            try catalog.write { try $0.execute("CREATE TABLE r (x bigint)") }
             #expect {
-                try catalog.read { try $0.execute("INSERT INTO r VALUES (1)", []) }
+                try catalog.read { try $0.execute("INSERT INTO r VALUES (1)") }
             } throws: { error in
                 (engineReason(error) ?? "").contains("SQLSTATE 25006")
             }
@@ -59,11 +59,11 @@ struct PostgresCatalogTransactionTests {
     @Test("a read transaction sees one snapshot while another connection commits")
     func repeatableRead() throws {
         try PostgresTestDatabase.withCatalog { catalog, _ in
-            try catalog.write { try $0.execute("CREATE TABLE s (x bigint)", []) }
+            try catalog.write { try $0.execute("CREATE TABLE s (x bigint)") }
             let counts = try catalog.read { connection -> [Int] in
                 let before = try connection.fetchValue("SELECT COUNT(*) FROM s", as: Int.self) ?? -1
                 // Another pooled connection commits a row meanwhile (this thread waits for it).
-                try catalog.write { try $0.execute("INSERT INTO s VALUES (1)", []) }
+                try catalog.write { try $0.execute("INSERT INTO s VALUES (1)") }
                 let after = try connection.fetchValue("SELECT COUNT(*) FROM s", as: Int.self) ?? -1
                 return [before, after]
             }
@@ -76,7 +76,7 @@ struct PostgresCatalogTransactionTests {
     func advisoryLockSerialisesWriters() throws {
         try PostgresTestDatabase.withCatalog { catalog, url in
             // No unique constraint: without the lock, two writers reading the same MAX would both insert.
-            try catalog.write { try $0.execute("CREATE TABLE numbered (writer bigint, n bigint)", []) }
+            try catalog.write { try $0.execute("CREATE TABLE numbered (writer bigint, n bigint)") }
             let errors = onThreads(2) { writer in
                 // Each writer its own catalog (as two hosts would have).
                 let mine = try PostgresCatalog(url: url)
@@ -85,7 +85,7 @@ struct PostgresCatalogTransactionTests {
                     try mine.write { connection in
                         try connection.lockForWrite(key: "concept:numbered")
                         let next = (try connection.fetchValue("SELECT MAX(n) FROM numbered", as: Int64.self) ?? 0) + 1
-                        try connection.execute("SELECT pg_sleep(0.003)", [])   // widen the read-then-write window
+                        try connection.execute("SELECT pg_sleep(0.003)")   // widen the read-then-write window
                         try connection.execute("INSERT INTO numbered (writer, n) VALUES (?, ?)", [.integer(Int64(writer)), .integer(next)])
                     }
                 }
@@ -101,8 +101,8 @@ struct PostgresCatalogTransactionTests {
     @Test("server errors carry the message and SQLSTATE; the location has no password")
     func errorMessages() throws {
         try PostgresTestDatabase.withCatalog { catalog, url in
-            try catalog.write { try $0.execute("CREATE TABLE e (x bigint PRIMARY KEY)", []) }
-            try catalog.write { try $0.execute("INSERT INTO e VALUES (1)", []) }
+            try catalog.write { try $0.execute("CREATE TABLE e (x bigint PRIMARY KEY)") }
+            try catalog.write { try $0.execute("INSERT INTO e VALUES (1)") }
             #expect {
                 try catalog.write { try $0.execute("INSERT INTO e VALUES (?)", [.integer(1)]) }
             } throws: { error in
@@ -114,7 +114,7 @@ struct PostgresCatalogTransactionTests {
                     && ((error as? CatalogError)?.errorDescription ?? "").contains("SQLSTATE 23505")
             }
             #expect {
-                try catalog.read { try $0.fetchAll("SELEC 1", []) }
+                try catalog.read { try $0.fetchAll("SELEC 1") }
             } throws: { error in
                 (engineReason(error) ?? "").contains("(SQLSTATE 42601)")
             }
@@ -140,7 +140,7 @@ struct PostgresCatalogTransactionTests {
             let catalog = try PostgresCatalog(url: url)
             try catalog.close()
             #expect {
-                try catalog.read { try $0.fetchAll("SELECT 1", []) }
+                try catalog.read { try $0.fetchAll("SELECT 1") }
             } throws: { error in
                 engineReason(error) == "the catalog is closed"
             }

@@ -26,8 +26,8 @@ enum PostgresTestDatabase {
         let name = "concepts_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = try PostgresCatalog(url: serverURL, maximumConnections: 1)
         defer { try? admin.close() }
-        try admin.withoutTransaction { try $0.execute("CREATE DATABASE \(name)", []) }
-        defer { _ = try? admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", []) } }
+        try admin.withoutTransaction { try $0.execute("CREATE DATABASE \(name)") }
+        defer { _ = try? admin.withoutTransaction { try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") } }
         components.path = "/" + name
         return try body(components.string ?? serverURL)
     }

@@ -15,18 +15,18 @@ struct StoreCopyPostgresTests {
             try connection.execute("""
                 INSERT INTO base_model (id, name, architecture, source_path, source_format, context_dim, bytes_total, bytes_new, created_at)
                 VALUES (3, 'sd15', 'sd1', '/m', 'diffusers', 768, 10, 10, '2026-01-01T00:00:00Z')
-                """, [])
+                """)
             try connection.execute("INSERT INTO base_file (base_id, path, blob) VALUES (3, 'model_index.json', ?)", [.text(sha("a"))])
-            try connection.execute("INSERT INTO concept (id, name, base_id, created_at) VALUES (5, 'corgi', 3, 't'), (9, 'vangogh', 3, 't')", [])
+            try connection.execute("INSERT INTO concept (id, name, base_id, created_at) VALUES (5, 'corgi', 3, 't'), (9, 'vangogh', 3, 't')")
             try connection.execute("""
                 INSERT INTO concept_version (id, concept_id, version, kind, description, source_format, compression_policy, max_relative_error, stored_bytes, created_at)
                 VALUES (11, 5, 1, 'object', 'a dog', 'diffusers', 'lossless', 0.0, 100, 't'), (12, 5, 2, 'object', '', 'diffusers', 'rank:4', 1e-3, 50, 't'),
                        (13, 9, 1, 'style', 'night sky', 'diffusers', 'lossless', 'NaN'::float8, 70, 't')
-                """, [])
+                """)
             try connection.execute("INSERT INTO version_token (version_id, position, token, category, embedding_blob, dimension) VALUES (11, 0, '<new1>', 'dog', ?, 768)", [.text(sha("b"))])
-            try connection.execute("INSERT INTO alias (concept_id, alias, version_id) VALUES (5, 'stable', 11)", [])
-            try connection.execute("INSERT INTO concept_search (rowid, name, description, categories, tokens, tags) VALUES (5, 'corgi', 'a dog', 'dog', '<new1>', 'stable')", [])
-            try connection.execute("INSERT INTO caption_set (id, name, dimension, created_at) VALUES (2, 'laion', 4, 't')", [])
+            try connection.execute("INSERT INTO alias (concept_id, alias, version_id) VALUES (5, 'stable', 11)")
+            try connection.execute("INSERT INTO concept_search (rowid, name, description, categories, tokens, tags) VALUES (5, 'corgi', 'a dog', 'dog', '<new1>', 'stable')")
+            try connection.execute("INSERT INTO caption_set (id, name, dimension, created_at) VALUES (2, 'laion', 4, 't')")
             let insert = try connection.prepare("INSERT INTO caption (set_id, caption, embedding) VALUES (2, ?, ?)")
             for index in 0..<30 { try insert.execute([.text("caption number \(index)"), .blob(Data([UInt8(index), 0, 1, 2]))]) }
         }
@@ -36,7 +36,7 @@ struct StoreCopyPostgresTests {
         try catalog.read { connection in
             var tables: [String: [[CatalogValue]]] = [:]
             for table in StoreCopy.tables {
-                tables[table.name] = try connection.fetchAll("SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY 1, 2", []).map(\.values)
+                tables[table.name] = try connection.fetchAll("SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY 1, 2").map(\.values)
             }
             return tables
         }
@@ -64,15 +64,15 @@ struct StoreCopyPostgresTests {
                 #expect(try destination.read { try $0.fetchValue("SELECT rowid FROM concept_search WHERE document @@ to_tsquery('simple', 'new1:*')", as: Int.self) } == 5)
                 // New rows get ids past the copied ones.
                 let next = try destination.write { connection in
-                    try connection.insertReturningID("INSERT INTO concept (name, base_id, created_at) VALUES ('new', 3, 't')", [])
+                    try connection.insertReturningID("INSERT INTO concept (name, base_id, created_at) VALUES ('new', 3, 't')", [CatalogValue]())
                 }
                 #expect(next == 10)
 
                 // An interruption: the destination lost the last captions and a version; a second copy
                 // adds exactly those and leaves the rest.
                 try destination.write { connection in
-                    try connection.execute("DELETE FROM caption WHERE id > 20", [])
-                    try connection.execute("DELETE FROM concept WHERE name = 'new'", [])
+                    try connection.execute("DELETE FROM caption WHERE id > 20")
+                    try connection.execute("DELETE FROM concept WHERE name = 'new'")
                 }
                 let again = try StoreCopy.copy(from: source, to: destination, batchSize: 1000)
                 #expect(again.first(where: { $0.table == "caption" })?.inserted == 10)
@@ -88,11 +88,11 @@ struct StoreCopyPostgresTests {
             try Self.populate(source)
             try PostgresTestDatabase.withCatalog { destination, _ in
                 try StoreCopy.copy(from: source, to: destination)
-                try destination.write { try $0.execute("DELETE FROM alias", []) }
+                try destination.write { try $0.execute("DELETE FROM alias") }
                 #expect(throws: StoreCopy.Failure.mismatch(["alias: 1 rows in the source, 0 in the copy"])) {
                     try StoreCopy.verify(source, destination)
                 }
-                try source.write { try $0.execute("CREATE TABLE from_the_future (x bigint)", []) }
+                try source.write { try $0.execute("CREATE TABLE from_the_future (x bigint)") }
                 #expect(throws: StoreCopy.Failure.unknownTables(["from_the_future"], location: source.location)) {
                     try StoreCopy.copy(from: source, to: destination)
                 }

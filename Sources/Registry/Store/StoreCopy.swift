@@ -103,7 +103,7 @@ public enum StoreCopy {
                     // The next id is one past the largest copied (1 for an empty table).
                     try connection.execute("""
                         SELECT setval(pg_get_serial_sequence('\(table.name)', 'id'), COALESCE((SELECT MAX(id) FROM \(table.name)), 0) + 1, false)
-                        """, [])
+                        """)
                 }
             }
         }
@@ -151,7 +151,7 @@ public enum StoreCopy {
             progress?(table.name, report.sourceRows)
         }
         try source.read { connection in
-            try connection.forEachRow("SELECT \(columns) FROM \(table.name) ORDER BY \(orderColumns(table))", []) { row in
+            try connection.forEachRow("SELECT \(columns) FROM \(table.name) ORDER BY \(orderColumns(table))", [CatalogValue]()) { row in
                 batch.append(row.values)
                 report.sourceRows += 1
                 if batch.count >= batchSize { try flush() }
@@ -180,6 +180,6 @@ public enum StoreCopy {
         case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table'"
         case .postgres: "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         }
-        return Set(try catalog.read { try $0.fetchColumn(sql, [], as: String.self) })
+        return Set(try catalog.read { try $0.fetchColumn(sql, as: String.self) })
     }
 }
