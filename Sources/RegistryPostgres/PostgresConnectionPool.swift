@@ -44,8 +44,21 @@ final class PostgresConnectionPool: @unchecked Sendable {
     }
 
     deinit {
-        // A catalog dropped without `close()`: let the thread go without blocking anyone.
-        if !closed { group.shutdownGracefully { _ in } }
+        // A catalog dropped without `close()` (no transaction can be running: it would hold the
+        // catalog): close its connections, then let the thread go, without blocking anyone.
+        guard !closed else { return }
+        let group = self.group
+        let connections = idle
+        let closes = connections.map { connection -> EventLoopFuture<Void> in connection.close() }
+        guard !closes.isEmpty else {
+            group.shutdownGracefully { _ in }
+            return
+        }
+        // The connections live until closed (postgres-nio asserts that), the loop until then too.
+        EventLoopFuture<Void>.andAllComplete(closes, on: group.next()).whenComplete { _ in
+            withExtendedLifetime(connections) {}
+            group.shutdownGracefully { _ in }
+        }
     }
 
     /// The libpq `sslmode`s: `prefer`/`require` encrypt without checking the certificate (as
@@ -102,30 +115,38 @@ final class PostgresConnectionPool: @unchecked Sendable {
     }
 
     /// Returns a connection; one in an unknown state (a failed ROLLBACK) is closed instead.
+    /// A dropped connection is closed before its slot is freed (on the caller's thread, which
+    /// may wait), so the event loop is never shut down under it.
     func release(_ connection: PostgresConnection, reusable: Bool) {
+        let keep = reusable && !connection.isClosed
+        if !keep { try? connection.close().wait() }
         condition.lock()
-        let keep = reusable && !closed && !connection.isClosed
         if keep {
             idle.append(connection)
         } else {
             open -= 1
         }
-        condition.signal()
+        // Signal every waiter: an `acquire` and, after `shutdown`, the wait for the last connection.
+        condition.broadcast()
         condition.unlock()
-        if !keep { connection.close().whenComplete { _ in } }
     }
 
-    /// Closes every idle connection and stops the event-loop thread; waiting callers fail.
-    func shutdown() throws {
+    /// Waits (up to `timeout`) for the connections in use to come back, closes them all, then
+    /// stops the event-loop thread: an event loop must outlive its connections' work. Waiting
+    /// callers fail; later ones too.
+    func shutdown(timeout: TimeInterval = 30) throws {
         condition.lock()
         guard !closed else {
             condition.unlock()
             return
         }
         closed = true
+        condition.broadcast()
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while open > idle.count, condition.wait(until: deadline) {}
         let connections = idle
         idle = []
-        condition.broadcast()
+        open -= connections.count
         condition.unlock()
         for connection in connections { try? connection.close().wait() }
         try group.syncShutdownGracefully()

@@ -134,6 +134,57 @@ struct PostgresCatalogTransactionTests {
         }
     }
 
+    @Test("close waits for a transaction running on another thread, which commits; later work is refused")
+    func closeWaitsForTransactions() throws {
+        try PostgresTestDatabase.with { url in
+            let catalog = try PostgresCatalog(url: url)
+            try catalog.write { try $0.execute("CREATE TABLE w (x bigint)") }
+            let started = DispatchSemaphore(value: 0)
+            let errors = ErrorBox()
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                do {
+                    try catalog.write { connection in
+                        started.signal()
+                        try connection.execute("SELECT pg_sleep(0.3)")
+                        try connection.execute("INSERT INTO w VALUES (1)")
+                    }
+                } catch { errors.append(error) }
+                done.signal()
+            }.start()
+            started.wait()
+            try catalog.close()
+            // close returned only after the writer's transaction ended (and committed).
+            #expect(done.wait(timeout: .now()) == .success)
+            #expect(errors.all.isEmpty, "\(errors.all)")
+            let again = try PostgresCatalog(url: url)
+            defer { try? again.close() }
+            #expect(try again.read { try $0.fetchValue("SELECT COUNT(*) FROM w", as: Int.self) } == 1)
+        }
+    }
+
+    @Test("a catalog dropped without close releases its connections and thread")
+    func dropWithoutClose() throws {
+        try PostgresTestDatabase.with { url in
+            for _ in 0..<3 {
+                let catalog = try PostgresCatalog(url: url)
+                try catalog.read { try $0.fetchAll("SELECT 1") }
+            }
+            // The server sees the dropped catalogs' connections go (closed by their deinit).
+            let observer = try PostgresCatalog(url: url)
+            defer { try? observer.close() }
+            var others = -1
+            for _ in 0..<50 {
+                others = try observer.read {
+                    try $0.fetchValue("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", as: Int.self) ?? -1
+                }
+                if others == 0 { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(others == 0)
+        }
+    }
+
     @Test("after close, the catalog refuses work with a CatalogError")
     func closed() throws {
         try PostgresTestDatabase.with { url in
