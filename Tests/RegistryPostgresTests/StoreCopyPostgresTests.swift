@@ -100,3 +100,67 @@ struct StoreCopyPostgresTests {
         }
     }
 }
+
+/// `StoreCopy` across engines: SQLite → PostgreSQL → SQLite gives back the same rows.
+@Suite("Store copy between SQLite and PostgreSQL", .enabled(if: PostgresTestDatabase.available, PostgresTestDatabase.skipReason))
+struct StoreCopyAcrossEnginesTests {
+    /// Rows written with bound values only (the SQL both engines accept).
+    static func populate(_ catalog: any Catalog) throws {
+        let sha = { (c: Character) in CatalogValue.text(String(repeating: c, count: 64)) }
+        try catalog.write { connection in
+            try connection.execute("INSERT INTO blob (sha256, size, stored_size) VALUES (?, 4, 3), (?, 8, 8)", [sha("a"), sha("b")])
+            try connection.execute("""
+                INSERT INTO base_model (id, name, architecture, source_path, source_format, context_dim, bytes_total, bytes_new, created_at)
+                VALUES (3, 'sd15', 'sd1', '/m', 'diffusers', 768, 10, 10, '2026-01-01T00:00:00Z')
+                """, [CatalogValue]())
+            try connection.execute("INSERT INTO concept (id, name, base_id, created_at) VALUES (5, 'corgi', 3, 't')", [CatalogValue]())
+            try connection.execute("""
+                INSERT INTO concept_version (id, concept_id, version, kind, description, source_format, compression_policy, max_relative_error, stored_bytes, created_at)
+                VALUES (11, 5, 1, 'object', 'a dog', 'diffusers', 'lossless', ?, 100, 't')
+                """, [.real(0.125)])
+            try connection.execute("INSERT INTO version_token (version_id, position, token, category, embedding_blob, dimension) VALUES (11, 0, '<new1>', 'dog', ?, 768)", [sha("b")])
+            try connection.execute("INSERT INTO concept_search (rowid, name, description, categories, tokens, tags) VALUES (5, 'corgi', 'a dog', 'dog', '<new1>', '')", [CatalogValue]())
+            try connection.execute("INSERT INTO caption_set (id, name, dimension, created_at) VALUES (2, 'laion', 4, 't')", [CatalogValue]())
+            let insert = try connection.prepare("INSERT INTO caption (set_id, caption, embedding) VALUES (2, ?, ?)")
+            for index in 0..<30 { try insert.execute([.text("caption number \(index)"), .blob(Data([UInt8(index), 0, 1, 2]))]) }
+            try connection.execute("INSERT INTO regset (id, name, source, created_at) VALUES (4, 'dogs', 'query', 't')", [CatalogValue]())
+            try connection.execute("INSERT INTO regset_caption (regset_id, position, caption, similarity) VALUES (4, 0, 'a dog', ?), (4, 1, 'a cat', NULL)", [.real(0.5)])
+            try connection.execute("INSERT INTO regset_gram (regset_id, base_id, dimension, feature_rows, gram, created_at) VALUES (4, 3, 1, 2, ?, 't')", [.blob(Data(repeating: 7, count: 8))])
+        }
+    }
+
+    static func dump(_ catalog: any Catalog) throws -> [String] {
+        try catalog.read { connection in
+            try StoreCopy.tables.flatMap { table in
+                try connection.fetchAll("SELECT \(table.columns.joined(separator: ", ")) FROM \(table.name) ORDER BY 1, 2", [CatalogValue]())
+                    .map { "\(table.name): \($0.values)" }
+            }
+        }
+    }
+
+    @Test("SQLite → PostgreSQL → SQLite: the same rows, searchable on both engines")
+    func roundTrip() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("concepts-copy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try SQLiteCatalog(path: directory.appendingPathComponent("a.sqlite").path)
+        try original.migrate()
+        try Self.populate(original)
+        try PostgresTestDatabase.withCatalog { postgres, _ in
+            try StoreCopy.copy(from: original, to: postgres, batchSize: 8)
+            try StoreCopy.verify(original, postgres)
+            #expect(try postgres.read { try $0.fetchValue("SELECT COUNT(*) FROM caption WHERE search_document @@ to_tsquery('simple', 'numb:* & 7')", as: Int.self) } == 1)
+            #expect(try postgres.read { try $0.fetchValue("SELECT rowid FROM concept_search WHERE document @@ to_tsquery('simple', 'new1:*')", as: Int.self) } == 5)
+
+            let back = try SQLiteCatalog(path: directory.appendingPathComponent("b.sqlite").path)
+            try StoreCopy.copy(from: postgres, to: back)
+            try StoreCopy.verify(postgres, back)
+            #expect(try Self.dump(back) == Self.dump(original))
+            // SQLite's caption index was filled by its triggers as the rows arrived.
+            #expect(try back.read { try $0.fetchValue("SELECT COUNT(*) FROM caption_search WHERE caption_search MATCH 'number'", as: Int.self) } == 30)
+            #expect(try back.read { try $0.fetchValue("SELECT rowid FROM concept_search WHERE concept_search MATCH 'new1'", as: Int.self) } == 5)
+            try? back.close()
+        }
+        try? original.close()
+    }
+}
