@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "DiffusionModels", targets: ["DiffusionModels"]),
         .library(name: "CaptionIndex", targets: ["CaptionIndex"]),
         .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "RegistryPostgres", targets: ["RegistryPostgres"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
         .library(name: "RegistryS3", targets: ["RegistryS3"]),
@@ -46,6 +47,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The PostgreSQL catalog (issue 12).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),  // postgres-nio's TLS (sslmode=require)
     ],
     targets: [
         // MARK: C libraries (Debian: libopenblas-dev, liblapacke-dev, libzstd-dev)
@@ -107,8 +111,21 @@ let package = Package(
             name: "Generation",
             dependencies: ["Tensors", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
         ),
-        // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
-        .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
+        // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql` for SQLite,
+        // `schema/postgres/NNNN_name.sql` for PostgreSQL), shipped as resources.
+        .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations"), .copy("postgres")]),
+        // The PostgreSQL catalog (issue 12): `PostgresCatalog`, a synchronous `Catalog` over postgres-nio.
+        .target(
+            name: "RegistryPostgres",
+            dependencies: [
+                "Registry", "RegistrySchema",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // MARK: The service and its client
         // `concepts serve`: API v1 (openapi.yaml), content-addressed files, tokens, metrics, the HTML page.
@@ -186,6 +203,7 @@ let package = Package(
         .testTarget(name: "DiffusionModelsTests", dependencies: ["TestSupport", "DiffusionModels", "TensorFormats"]),
         .testTarget(name: "CaptionIndexTests", dependencies: ["TestSupport", "CaptionIndex"]),
         .testTarget(name: "RegistryTests", dependencies: ["TestSupport", "Registry", "CaptionIndex"]),
+        .testTarget(name: "RegistryPostgresTests", dependencies: ["TestSupport", "RegistryPostgres", "Registry", "RegistrySchema"]),
         .testTarget(name: "SamplingTests", dependencies: ["TestSupport", "Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "concepts", "TensorFormats", "TextEncoder"]),
