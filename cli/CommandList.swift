@@ -23,6 +23,7 @@ enum CommandList {
         RegsetCommand.self,
         VerifyCommand.self,
         GCCommand.self,
+        StoreCommand.self,
         ServeCommand.self,
         TokenCommand.self,
         PullCommand.self,

@@ -20,10 +20,17 @@ public struct RegistryServer: Sendable {
     let singleFlight = SingleFlight()
     let pages: WebPages
 
+    /// Serves the default store at `configuration.storeRoot` (SQLite catalog and blob folder there).
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "concepts.serve")) async throws {
+        try await self.init(configuration: configuration, store: try Store(root: configuration.storeRoot, create: true), logger: logger)
+    }
+
+    /// Serves an opened store, whatever its backends (several servers may share one PostgreSQL
+    /// catalog and S3 bucket: every write is one catalog transaction, every blob content-addressed).
+    public init(configuration: ServerConfiguration, store: Store, logger: Logger = Logger(label: "concepts.serve")) async throws {
         self.configuration = configuration
         self.logger = logger
-        store = try Store(root: configuration.storeRoot, create: true)
+        self.store = store
         authorizer = Authorizer(publicRead: configuration.publicRead)
         pages = try await WebPages()
         Self.removeAbandonedScratch(store: store)

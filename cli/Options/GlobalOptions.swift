@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The root options of CLI.md ("Conventions"): `concepts [--store DIR] COMMAND …`, accepted by every
+/// The root options of CLI.md ("Conventions", "Backends"): `concepts [--store DIR] [--catalog URL] [--blobs URL] COMMAND …`, accepted by every
 /// command. The root command and every subcommand include this group; ArgumentParser decodes it once
 /// (while parsing the root, which reads `--store` wherever it stands on the command line) and hands
 /// the same value to each later `@OptionGroup` of this type, so `concepts --store S list` and
@@ -8,4 +8,10 @@ import ArgumentParser
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "The store directory (default: $CONCEPTS_STORE, $XDG_DATA_HOME/concepts or ~/.local/share/concepts).")
     var store: String?
+
+    @Option(name: .long, help: "The catalog: postgres://user@host:port/db or a SQLite file (default: $CONCEPTS_CATALOG, else catalog.sqlite in the store).")
+    var catalog: String?
+
+    @Option(name: .long, help: "The blobs: s3://bucket/prefix (AWS_* variables) or a folder (default: $CONCEPTS_BLOBS, else blobs/ in the store).")
+    var blobs: String?
 }

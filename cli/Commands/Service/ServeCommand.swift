@@ -37,10 +37,12 @@ struct ServeCommand: ParsableCommand {
         var logger = Logger(label: "concepts.serve")
         logger.logLevel = level
         let configuration = ServerConfiguration(storeRoot: options.root, host: host, port: port, publicRead: publicRead, maxUpload: maxUpload)
+        let location = try options.location()
+        let store = try location.open(create: true)
         try runAsync { [logger] in
-            let server = try await RegistryServer(configuration: configuration, logger: logger)
+            let server = try await RegistryServer(configuration: configuration, store: store, logger: logger)
             try await server.run { port in
-                logger.notice("serving \(configuration.storeRoot.path) on http://\(configuration.host):\(port)",
+                logger.notice("serving \(location.isEmbedded ? configuration.storeRoot.path : location.description) on http://\(configuration.host):\(port)",
                               metadata: ["public_read": "\(configuration.publicRead)", "max_upload": "\(configuration.maxUpload)"])
             }
             logger.notice("stopped")
