@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
         .library(name: "RegistryS3", targets: ["RegistryS3"]),
+        .library(name: "StoreBackends", targets: ["StoreBackends"]),
         .library(name: "Sampling", targets: ["Sampling"]),
         .library(name: "Generation", targets: ["Generation"]),
     ],
@@ -174,12 +175,19 @@ let package = Package(
             ]
         ),
 
+        // `--catalog`/`--blobs` (CLI.md "Backends"): a store location parsed and opened on SQLite or
+        // PostgreSQL and a folder or S3; `store copy` between any two.
+        .target(
+            name: "StoreBackends",
+            dependencies: ["Registry", "RegistryPostgres", "RegistryS3"]
+        ),
+
         // MARK: The `concepts` executable
         .executableTarget(
             name: "concepts",
             dependencies: [
                 "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "Sampling", "Generation",
-                "RegistryServer", "RegistryClient",
+                "RegistryServer", "RegistryClient", "StoreBackends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -188,7 +196,7 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "RegistryS3", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "RegistryS3", "RegistryPostgres", "StoreBackends", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
             path: "bench/Sources"
         ),
 

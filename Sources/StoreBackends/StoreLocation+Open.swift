@@ -10,7 +10,7 @@ extension StoreLocation {
     /// PostgreSQL catalog is migrated when opened, as SQLite's is.
     public func open(create: Bool = true, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Store {
         if isEmbedded { return try Store(root: root, create: create) }
-        let catalog: any Catalog
+        let catalog: any Registry.Catalog
         switch self.catalog {
         case .sqlite(let file):
             if !create, !FileManager.default.fileExists(atPath: file.path) {

@@ -6,14 +6,14 @@ import Registry
 /// (`catalog.sqlite`, `blobs/`), the embedded default. The store directory stays the host's own
 /// place for caches (decoded encoders, caption scan indexes) whatever the backends.
 public struct StoreLocation: Sendable, Equatable, CustomStringConvertible {
-    public enum Catalog: Sendable, Equatable {
+    public enum CatalogLocation: Sendable, Equatable {
         /// A SQLite file (GRDB).
         case sqlite(URL)
         /// A PostgreSQL database: `postgres://user[:password]@host:port/db`.
         case postgres(String)
     }
 
-    public enum Blobs: Sendable, Equatable {
+    public enum BlobsLocation: Sendable, Equatable {
         /// A local folder of content-addressed files.
         case folder(URL)
         /// An S3-compatible bucket: `s3://bucket/prefix` (endpoint, region and keys from `AWS_*`).
@@ -21,10 +21,10 @@ public struct StoreLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var root: URL
-    public var catalog: Catalog
-    public var blobs: Blobs
+    public var catalog: CatalogLocation
+    public var blobs: BlobsLocation
 
-    public init(root: URL, catalog: Catalog, blobs: Blobs) {
+    public init(root: URL, catalog: CatalogLocation, blobs: BlobsLocation) {
         self.root = root
         self.catalog = catalog
         self.blobs = blobs
@@ -41,7 +41,7 @@ public struct StoreLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `postgres://…` / `postgresql://…`, `sqlite:PATH` / `file:PATH`, or a plain path of a SQLite file.
-    public static func parseCatalog(_ text: String) throws -> Catalog {
+    public static func parseCatalog(_ text: String) throws -> CatalogLocation {
         let lower = text.lowercased()
         if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") { return .postgres(text) }
         if let path = strippingScheme(text, schemes: ["sqlite", "file"]) { return .sqlite(URL(fileURLWithPath: path)) }
@@ -52,7 +52,7 @@ public struct StoreLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `s3://bucket[/prefix]`, `file:PATH`, or a plain folder path.
-    public static func parseBlobs(_ text: String) throws -> Blobs {
+    public static func parseBlobs(_ text: String) throws -> BlobsLocation {
         if text.lowercased().hasPrefix("s3://") {
             let rest = text.dropFirst("s3://".count)
             guard let bucket = rest.split(separator: "/").first, !bucket.isEmpty else {

@@ -35,7 +35,7 @@ public enum StoreTransfer {
     }
 
     public static func copy(from source: Store, to destination: Store, progress: ((String) -> Void)? = nil) throws -> Report {
-        let hashes = try source.catalog.read { try $0.fetchColumn("SELECT sha256 FROM blob ORDER BY sha256", [], as: String.self) }
+        let hashes = try source.catalog.read { try $0.fetchColumn("SELECT sha256 FROM blob ORDER BY sha256", as: String.self) }
         var copied = 0, bytes = 0
         for (index, sha) in hashes.enumerated() {
             if index % 200 == 0 { progress?("blobs: \(index)/\(hashes.count)") }
@@ -56,6 +56,6 @@ public enum StoreTransfer {
     }
 
     private static func count(_ table: String, _ connection: any CatalogConnection) throws -> Int {
-        try connection.fetchValue("SELECT COUNT(*) FROM \(table)", [], as: Int.self) ?? 0
+        try connection.fetchValue("SELECT COUNT(*) FROM \(table)", as: Int.self) ?? 0
     }
 }

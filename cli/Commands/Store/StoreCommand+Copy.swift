@@ -30,8 +30,10 @@ extension StoreCommand {
             guard destination.catalog != source.catalog || destination.blobs != source.blobs else {
                 throw CLIFailure(message: "the destination is the store itself")
             }
-            let report = try StoreTransfer.copy(from: try source.open(create: false), to: try destination.open(create: true),
-                                                progress: Progress.enabled ? Progress.report : nil)
+            let progress: ((String) -> Void)? = Progress.enabled ? { Progress.report($0) } : nil
+            let sourceStore = try source.open(create: false)
+            let destinationStore = try destination.open(create: true)
+            let report = try StoreTransfer.copy(from: sourceStore, to: destinationStore, progress: progress)
             try output.emit(report) {
                 "copied to \(destination): \(report.bases) bases, \(report.concepts) concepts, \(report.versions) versions; "
                     + "\(report.blobs) blobs written (\(formatBytes(report.bytes)))"
