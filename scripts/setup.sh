@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(libsqlite3-dev libzstd-dev libopenblas-dev liblapacke-dev libpng-dev)
-# The PostgreSQL catalog's tests run against a throw-away cluster (scripts/services/postgres.sh).
-packages+=(postgresql)
+# The PostgreSQL catalog's tests run against a throw-away cluster (scripts/services/postgres.sh); moto.sh talks to moto with curl.
+packages+=(postgresql curl)
 # SETUP_SERVICE_TOOLS=1: also the tools of bench/server_bench.sh and of the HTML page check (not the tests).
 if [ "${SETUP_SERVICE_TOOLS:-0}" = 1 ]; then packages+=(wrk nginx-light bc chromium); fi
 

@@ -35,7 +35,12 @@ extension StoreLocation {
             }
             blobs = BlobStore(directory: directory)
         case .s3(let url):
-            blobs = try S3BlobStore(url: url, environment: environment)
+            let bucket = try S3BlobStore(url: url, environment: environment)
+            // Commands that write create what is missing, as they create a SQLite file: the bucket too.
+            // A key allowed objects but not CreateBucket gets 403 here; the bucket may exist all the same,
+            // and the first object request reports it if not (NoSuchBucket).
+            if create { _ = try? S3Client.wait(bucket.client.createBucket()) }
+            blobs = bucket
         }
         return try Store(root: root, catalog: catalog, blobs: blobs)
     }
