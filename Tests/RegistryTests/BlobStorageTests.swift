@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Registry
 
-@Suite("Blob storage seam and gc grace period")
+@Suite("Blob storage seam and gc grace period", .enabled(if: TestBlobs.isLocal, "ages blob files (S3: RegistryS3Tests)"))
 struct BlobStorageTests {
     /// Sets a local blob's modification time `age` seconds into the past.
     private func age(_ sha256: String, in store: Store, by age: TimeInterval) throws {

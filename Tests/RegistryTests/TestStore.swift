@@ -8,7 +8,7 @@ final class TestStore {
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("concepts-test-\(UUID().uuidString)")
-        store = try Store(root: root, create: true)
+        store = try Store(root: root, create: true, blobs: TestBlobs.make())
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }
