@@ -1,14 +1,18 @@
 // swift-tools-version:6.2
 // ConceptRegistry — a concept registry and asset store for Custom Diffusion.
 //
-// Modules follow the data flow (see ../shared/docs/DESIGN.md §2):
-//   C libraries (CBLAS, CLAPACKE, CZstd; CKernels is our own packed linear-layer kernel)
+// Modules follow the data flow (docs/STORAGE.md §1; the method is docs/METHOD.md):
+//   C libraries (CBLAS, CLAPACKE, CZstd, CPNG; CKernels is our own kernels)
 //   → Tensors (tensor types, fp16/bf16, BLAS/LAPACK helpers)
 //   → TensorFormats (safetensors, torch zip checkpoints)
 //   → TextEncoder (CLIP tokenizer and text model)
-//   → CustomDiffusion (compression, merge solve)
-//   → Registry (store, catalog, base models, concepts, captions, export)
+//   → CustomDiffusion (the method: trainer outputs, delta compression, target and regularization
+//     features through the text encoder, the composition problem and its closed-form solve)
+//     (→ CaptionIndex: caption files, embeddings and the scan index of a caption set; Tensors only)
+//   → Registry (store, catalog, base models, concepts, captions, export: stores and fetches)
 //   → cli (the `concepts` executable)
+// Beside them: DiffusionModels, Sampling and Generation (text-to-image), RegistryServer and
+// RegistryClient (the service), and TestSupport (the tests' package-root lookup).
 import PackageDescription
 
 let package = Package(
@@ -21,6 +25,7 @@ let package = Package(
         .library(name: "TextEncoder", targets: ["TextEncoder"]),
         .library(name: "CustomDiffusion", targets: ["CustomDiffusion"]),
         .library(name: "DiffusionModels", targets: ["DiffusionModels"]),
+        .library(name: "CaptionIndex", targets: ["CaptionIndex"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryClient", targets: ["RegistryClient"]),
@@ -74,23 +79,33 @@ let package = Package(
         ),
         .target(
             name: "CustomDiffusion",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder"]
+            dependencies: [
+                "Tensors", "TensorFormats", "TextEncoder",
+                .product(name: "Crypto", package: "swift-crypto"),  // the target rows' prefix keys (SHA-256)
+            ]
+        ),
+        // Caption files, embeddings and the RaBitQ scan index of a caption set (no database: the store
+        // feeds it rows).
+        .target(
+            name: "CaptionIndex",
+            dependencies: ["Tensors"]
         ),
         .target(
             name: "Registry",
             dependencies: [
-                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "RegistrySchema", "CZstd",
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "RegistrySchema", "CZstd",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The shipped default regularization captions, embedded in the binary.
+            resources: [.embedInCode("Resources/default-regularization-captions.txt")]
         ),
         // Diffusion sampling: torch's seeded CPU generator, diffusers' schedulers, classifier-free guidance.
         .target(name: "Sampling"),
         // Text-to-image: a base from the store, concepts applied, the denoising loop, PNG output.
         .target(
             name: "Generation",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
+            dependencies: ["Tensors", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "DiffusionModels", "CPNG"]
         ),
         // The catalog's numbered SQL migrations (`schema/migrations/NNNN_name.sql`), shipped as resources.
         .target(name: "RegistrySchema", path: "schema", resources: [.copy("migrations")]),
@@ -100,7 +115,7 @@ let package = Package(
         .target(
             name: "RegistryServer",
             dependencies: [
-                "Registry",
+                "Registry", "CaptionIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -125,7 +140,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -147,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "concepts",
             dependencies: [
-                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "Sampling", "Generation",
+                "Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "Sampling", "Generation",
                 "RegistryServer", "RegistryClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -157,21 +171,24 @@ let package = Package(
         // Benchmarks (`make bench`): prints JSON figures; not part of the tests.
         .executableTarget(
             name: "concepts-bench",
-            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "Registry", "RegistryS3", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
+            dependencies: ["Tensors", "TensorFormats", "TextEncoder", "CustomDiffusion", "CaptionIndex", "Registry", "RegistryS3", "DiffusionModels", "CBLAS", "CLAPACKE", "CKernels"],
             path: "bench/Sources"
         ),
 
         // MARK: Tests
-        // Fixtures are read from the source tree (`fixtures/`), located from #filePath.
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats"]),
-        .testTarget(name: "TextEncoderTests", dependencies: ["TextEncoder"]),
-        .testTarget(name: "CustomDiffusionTests", dependencies: ["CustomDiffusion"]),
-        .testTarget(name: "DiffusionModelsTests", dependencies: ["DiffusionModels", "TensorFormats"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "RegistryS3", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
-        .testTarget(name: "CLITests", dependencies: ["concepts", "TensorFormats", "TextEncoder"]),
+        // Fixtures are read from the source tree (`fixtures/`): `TestSupport` locates the package root
+        // from its own #filePath, once for every test target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors"]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TestSupport", "TensorFormats"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["TestSupport", "TextEncoder"]),
+        .testTarget(name: "CustomDiffusionTests", dependencies: ["TestSupport", "CustomDiffusion"]),
+        .testTarget(name: "DiffusionModelsTests", dependencies: ["TestSupport", "DiffusionModels", "TensorFormats"]),
+        .testTarget(name: "CaptionIndexTests", dependencies: ["TestSupport", "CaptionIndex"]),
+        .testTarget(name: "RegistryTests", dependencies: ["TestSupport", "Registry", "RegistryS3", "CaptionIndex", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SamplingTests", dependencies: ["TestSupport", "Sampling"]),
+        .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "concepts", "TensorFormats", "TextEncoder"]),
         .testTarget(
             name: "RegistryS3Tests",
             dependencies: [
@@ -184,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Registry", "RegistryServer", "RegistryClient", "concepts",
+                "TestSupport", "Registry", "RegistryServer", "RegistryClient", "concepts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Tensors
 
-/// `concepts` — the ConceptRegistry command line (contract: ../shared/docs/CLI.md).
+/// `concepts` — the ConceptRegistry command line (contract: docs/CLI.md).
 ///
 /// Errors print `error: <what went wrong>` on stderr and exit 1; usage errors exit 64.
 @main
@@ -27,8 +27,7 @@ struct Concepts: ParsableCommand {
             Foundation.exit(error.exitCode)
         } catch {
             if isArgumentParserError(error) { exit(withError: error) }
-            let text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
-            FileHandle.standardError.write(Data("error: \(text)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(ErrorMessages.describe(error))\n".utf8))
             Foundation.exit(1)
         }
     }
@@ -44,14 +43,4 @@ struct Concepts: ParsableCommand {
 struct CLIFailure: Error {
     var message: String
     var exitCode: Int32 = 1
-}
-
-/// The root options of CLI.md ("Conventions"): `concepts [--store DIR] COMMAND …`, accepted by every
-/// command. The root command and every subcommand include this group; ArgumentParser decodes it once
-/// (while parsing the root, which reads `--store` wherever it stands on the command line) and hands
-/// the same value to each later `@OptionGroup` of this type, so `concepts --store S list` and
-/// `concepts list --store S` mean the same.
-struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "The store directory (default: $CONCEPTS_STORE, $XDG_DATA_HOME/concepts or ~/.local/share/concepts).")
-    var store: String?
 }

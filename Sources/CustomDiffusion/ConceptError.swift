@@ -4,7 +4,7 @@ import Foundation
 public enum ConceptError: Error, LocalizedError, Equatable, Sendable {
     /// The file or folder could not be read as a tensor file (the underlying reason attached).
     case unreadable(path: String, reason: String)
-    /// The file is a tensor file but none of the Custom Diffusion layouts (DESIGN.md §5).
+    /// The file is a tensor file but none of the Custom Diffusion layouts (docs/STORAGE.md §4).
     case unrecognizedFormat(path: String, reason: String)
     /// A diffusers folder without `pytorch_custom_diffusion_weights.safetensors|.bin`.
     case missingWeightsFile(directory: String)
@@ -18,7 +18,8 @@ public enum ConceptError: Error, LocalizedError, Equatable, Sendable {
     case tokenCountMismatch(expected: Int, given: Int, path: String)
     /// A token embedding that is not a vector of `d` values.
     case badEmbedding(token: String, shape: [Int], path: String)
-    /// A NaN or ±Inf inside the named tensor.
+    /// A NaN or ±Inf inside the named tensor (of the file at `path`; an empty path for a matrix
+    /// computed in memory, such as the compressor's ΔW = W′ − W0).
     case nonFinite(tensor: String, path: String)
     /// A tensor with a dtype that cannot hold weights (integer, bool).
     case notFloatingPoint(tensor: String, dtype: String, path: String)
@@ -50,7 +51,8 @@ public enum ConceptError: Error, LocalizedError, Equatable, Sendable {
             "\(path) and \(other) disagree on token \(token) (\(reason)); remove the stale one"
         case .tokenCountMismatch(let expected, let given, let path): "\(path) holds \(expected) token embedding(s) but \(given) token name(s) were given"
         case .badEmbedding(let token, let shape, let path): "embedding of \(token) in \(path) has shape \(shape), expected one vector"
-        case .nonFinite(let tensor, let path): "tensor \(tensor) in \(path) holds NaN or infinite values"
+        case .nonFinite(let tensor, let path):
+            path.isEmpty ? "\(tensor) holds NaN or infinite values" : "tensor \(tensor) in \(path) holds NaN or infinite values"
         case .notFloatingPoint(let tensor, let dtype, let path): "tensor \(tensor) in \(path) has dtype \(dtype), expected floating point"
         case .duplicateWeight(let key, let path): "weight \(key) appears twice in \(path)"
         case .unknownLayer(let key): "\(key) is not a cross-attention layer of the base"

@@ -4,8 +4,8 @@ import Foundation
 public enum GenerationError: Error, LocalizedError, Equatable, Sendable {
     /// `--size` not W×H with both multiples of 8 (and of the VAE's downsampling factor).
     case invalidSize(String)
-    /// A numeric option out of range (name, value, what is allowed).
-    case invalidOption(String, String, String)
+    /// A request field out of range (which, its value, what is allowed).
+    case invalidOption(GenerationOption, String, String)
     /// A base lacks a file or component generation needs (base, what is missing).
     case baseIncomplete(base: String, missing: String)
     /// A base's config file could not be read (path, why).
@@ -21,8 +21,8 @@ public enum GenerationError: Error, LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         switch self {
-        case .invalidSize(let why): return "invalid --size: \(why)"
-        case .invalidOption(let name, let value, let allowed): return "invalid \(name) \(value): \(allowed)"
+        case .invalidSize(let why): return "invalid image size: \(why)"
+        case .invalidOption(let option, let value, let allowed): return "invalid \(option.rawValue) \(value): \(allowed)"
         case .baseIncomplete(let base, let missing): return "base '\(base)' cannot generate images: \(missing)"
         case .invalidConfig(let path, let reason): return "cannot read \(path): \(reason)"
         case .unwritableOutput(let path, let reason): return "cannot write \(path): \(reason)"
@@ -31,4 +31,10 @@ public enum GenerationError: Error, LocalizedError, Equatable, Sendable {
         case .modelUnavailable(let why): return why
         }
     }
+}
+
+/// The fields of a `GenerationRequest` that `validateOptions` checks (front ends name them their own way:
+/// the CLI as `--steps`, …).
+public enum GenerationOption: String, Sendable, CaseIterable {
+    case prompt, steps, guidance, eta, count, composition, seed
 }

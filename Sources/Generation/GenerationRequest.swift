@@ -51,16 +51,16 @@ public struct GenerationRequest: Sendable {
 
     /// Checks the options that need nothing from the store.
     public func validateOptions() throws {
-        guard !prompt.isEmpty else { throw GenerationError.invalidOption("PROMPT", "\"\"", "give a prompt") }
-        guard (1...1000).contains(steps) else { throw GenerationError.invalidOption("--steps", String(steps), "between 1 and 1000") }
-        guard guidance.isFinite, guidance >= 0 else { throw GenerationError.invalidOption("--guidance", String(guidance), "a number ≥ 0") }
-        guard eta.isFinite, eta >= 0 else { throw GenerationError.invalidOption("--eta", String(eta), "a number ≥ 0") }
-        guard eta == 0 || sampler == .ddim else { throw GenerationError.invalidOption("--eta", String(eta), "η applies to --scheduler ddim only") }
-        guard (1...100).contains(count) else { throw GenerationError.invalidOption("--count", String(count), "between 1 and 100") }
+        guard !prompt.isEmpty else { throw GenerationError.invalidOption(.prompt, "\"\"", "give a prompt") }
+        guard (1...1000).contains(steps) else { throw GenerationError.invalidOption(.steps, String(steps), "between 1 and 1000") }
+        guard guidance.isFinite, guidance >= 0 else { throw GenerationError.invalidOption(.guidance, String(guidance), "a number ≥ 0") }
+        guard eta.isFinite, eta >= 0 else { throw GenerationError.invalidOption(.eta, String(eta), "a number ≥ 0") }
+        guard eta == 0 || sampler == .ddim else { throw GenerationError.invalidOption(.eta, String(eta), "η applies to ddim only") }
+        guard (1...100).contains(count) else { throw GenerationError.invalidOption(.count, String(count), "between 1 and 100") }
         guard concepts.isEmpty || compositionID == nil else {
-            throw GenerationError.invalidOption("--composition", compositionID ?? "", "give either --concepts or --composition, not both")
+            throw GenerationError.invalidOption(.composition, compositionID ?? "", "give either concepts or a composition, not both")
         }
-        guard count == 1 || seed <= UInt64.max - UInt64(count) else { throw GenerationError.invalidOption("--seed", String(seed), "too large for --count") }
+        guard count == 1 || seed <= UInt64.max - UInt64(count) else { throw GenerationError.invalidOption(.seed, String(seed), "too large for the image count") }
     }
 
     /// The output directory must exist and be writable, and no output may be a directory.

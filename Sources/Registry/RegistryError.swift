@@ -15,7 +15,8 @@ public enum RegistryError: Error, LocalizedError, Equatable {
     case invalidName(kind: String, name: String, reason: String)
     case invalidBase(path: String, reason: String)
     case invalidConcept(path: String, reason: String)
-    case implausibleDelta(layer: String, ratio: Double, limit: Double, suggestion: String)
+    /// ‖ΔW‖/‖W0‖ of `layer` is beyond fine-tuning; `fittingBase` is another stored base the weights do fit.
+    case implausibleDelta(layer: String, ratio: Double, limit: Double, fittingBase: String?)
     case wrongBase(concept: String, expected: String, actual: String)
     case catalog(String)
     case incompatibleConcepts(String)
@@ -36,9 +37,9 @@ public enum RegistryError: Error, LocalizedError, Equatable {
         case .invalidName(let kind, let name, let reason): "invalid \(kind) name '\(name)': \(reason)"
         case .invalidBase(let path, let reason): "\(path): not a usable base model: \(reason)"
         case .invalidConcept(let path, let reason): "\(path): \(reason)"
-        case .implausibleDelta(let layer, let ratio, let limit, let suggestion):
+        case .implausibleDelta(let layer, let ratio, let limit, let fittingBase):
             "layer \(layer): ‖ΔW‖/‖W0‖ = \(String(format: "%.3g", ratio)) is far beyond what fine-tuning produces (limit \(limit)); "
-                + "the concept was probably not trained from this base\(suggestion). Use --force to register anyway"
+                + "the concept was probably not trained from this base" + (fittingBase.map { " (it fits base '\($0)')" } ?? "")
         case .wrongBase(let concept, let expected, let actual): "concept '\(concept)' belongs to base '\(actual)', not '\(expected)'"
         case .catalog(let reason): "catalog: \(reason)"
         case .incompatibleConcepts(let reason): "cannot compose: \(reason)"

@@ -1,3 +1,4 @@
+import CaptionIndex
 import Foundation
 import Hummingbird
 import Registry

@@ -1,9 +1,7 @@
 import Foundation
+import TestSupport
 
-/// Helpers for tests that run the built `concepts` binary (the CLI contract in ../shared/docs/CLI.md).
-
-/// The package root, found from this source file (`Tests/CLITests/…`).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+/// Helpers for tests that run the built `concepts` binary (the CLI contract in docs/CLI.md).
 
 /// `fixtures/<relative>` in the source tree.
 func fixturePath(_ relative: String) -> String { packageRoot.appendingPathComponent("fixtures/\(relative)").path }

@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The `concepts` binary's caption commands: JSON contract and the error contract (`error:` + exit 1).
 @Suite struct CaptionsCLITests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = packageRoot.appendingPathComponent("fixtures/captions")
+    static let fixtures = fixtureURL("captions")
 
     /// Runs the built `concepts` (next to the test bundle) and returns (status, stdout, stderr).
     func run(_ arguments: [String]) throws -> (Int32, String, String) {

@@ -118,4 +118,29 @@ struct CompressionTests {
         #expect((c.patches?.count ?? 0) > 0)
         #expect(bitwiseEqual(try c.applied(to: base).storage, tuned.storage))
     }
+
+    @Test("a NaN or infinite ΔW is refused as non-finite under every policy", arguments: ["lossless", "fp16", "energy:0.6", "rank:2", "error:0.05"])
+    func nonFinite(policy text: String) throws {
+        let policy = try CompressionPolicy(parsing: text)
+        var nan = Matrix<Float>(zeros: 4, 6)
+        nan.storage[7] = .nan
+        #expect(throws: ConceptError.nonFinite(tensor: "ΔW", path: "")) { try DeltaCompressor.compress(nan, policy: policy) }
+        // Finite weights whose difference overflows Float32.
+        let tuned = Matrix<Float>(rows: 1, cols: 2, storage: [3e38, 0]), base = Matrix<Float>(rows: 1, cols: 2, storage: [-3e38, 0])
+        #expect(throws: ConceptError.nonFinite(tensor: "ΔW", path: "")) { try DeltaCompressor.compress(finetuned: tuned, base: base, policy: policy) }
+        #expect(ConceptError.nonFinite(tensor: "ΔW", path: "").errorDescription == "ΔW holds NaN or infinite values")
+    }
+
+    @Test("a zero ΔW: rank 0 under truncating policies, stored as it is by lossless and fp16")
+    func zeroEveryPolicy() throws {
+        for text in ["energy:0.6", "rank:2", "error:0.05"] {
+            let c = try DeltaCompressor.compress(Matrix(zeros: 4, 6), policy: CompressionPolicy(parsing: text))
+            #expect(c.rank == 0 && c.relativeError == 0, "\(text)")
+        }
+        for policy in [CompressionPolicy.lossless, .fp16] {
+            let c = try DeltaCompressor.compress(Matrix(zeros: 4, 6), policy: policy)
+            #expect(c.rank == 4 && c.relativeError == 0, "\(policy)")
+            guard case .dense = c.storage else { Issue.record("\(policy) stored factors"); continue }
+        }
+    }
 }

@@ -1,11 +1,11 @@
 import Foundation
+import TestSupport
 import TensorFormats
 @testable import CustomDiffusion
 
 /// Fixtures of `fixtures/generate_sd_tiny.py` (tiny SD1-layout base, Custom Diffusion outputs, goldens).
 enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures/sd-tiny")
+    static let root = fixtureURL("sd-tiny")
     static func concept(_ name: String) -> URL { root.appendingPathComponent("concepts/\(name)") }
     static func golden(_ name: String) -> URL { root.appendingPathComponent("golden/\(name)") }
 

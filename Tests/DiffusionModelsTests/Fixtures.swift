@@ -2,13 +2,12 @@ import Testing
 import CKernels
 import DiffusionModels
 import Foundation
+import TestSupport
 import TensorFormats
 
-/// Locates the committed fixtures (Tests/DiffusionModelsTests/ → package root → fixtures/).
+/// The committed fixtures (`fixtures/`).
 enum Fixtures {
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures")
+    static let root: URL = fixturesDirectory
 
     static func url(_ path: String) -> URL { root.appendingPathComponent(path) }
 

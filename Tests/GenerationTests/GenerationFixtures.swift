@@ -1,12 +1,12 @@
 import CustomDiffusion
 import Foundation
+import TestSupport
 @testable import Generation
 import Registry
 import Sampling
 import TensorFormats
 import Tensors
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let sdTiny = packageRoot.appendingPathComponent("fixtures/sd-tiny")
 
 /// A temporary store with the tiny base added as `tiny` and the cat and dog concepts registered.

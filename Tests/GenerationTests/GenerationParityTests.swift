@@ -1,6 +1,7 @@
 import CustomDiffusion
 import DiffusionModels
 import Foundation
+import TestSupport
 import Testing
 @testable import Generation
 import Registry

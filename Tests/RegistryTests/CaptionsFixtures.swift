@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Registry
 
 /// Fixtures of fixtures/generate_captions.py.

@@ -1,4 +1,6 @@
+@testable import CaptionIndex
 import Foundation
+import TestSupport
 import GRDB
 import Testing
 @testable import Registry

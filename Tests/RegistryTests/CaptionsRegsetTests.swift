@@ -1,3 +1,4 @@
+@testable import CaptionIndex
 import Foundation
 import GRDB
 import Testing

@@ -1,3 +1,4 @@
+@testable import CaptionIndex
 import Foundation
 import GRDB
 import Tensors
@@ -46,14 +47,30 @@ import Testing
         }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
     }
 
-    /// `results` equal the exact ranking's first entries above `threshold` (order may differ only
-    /// between similarities closer than 1e-5: Float32 vs Float64 sums).
+    /// `results` equal the exact ranking's first entries above `threshold`: the same captions (ids),
+    /// each with its own exact similarity, in the same order — order and membership may differ only
+    /// between similarities closer than 1e-5 (Float32 vs Float64 sums), at a tie or at the cut-off.
     static func expectExact(_ results: [CaptionMatch], _ exact: [(id: Int64, similarity: Double)], threshold: Float, limit: Int) {
         let expected = Array(exact.filter { $0.similarity >= Double(threshold) }.prefix(limit))
+        let exactByID = Dictionary(uniqueKeysWithValues: exact.map { ($0.id, $0.similarity) })
         #expect(results.count == expected.count)
+        #expect(Set(results.map(\.id)).count == results.count, "a caption is returned twice")
         for (r, e) in zip(results, expected) {
             #expect(abs(r.similarity - e.similarity) < 1e-5)
-            if r.id != e.id { #expect(abs(r.similarity - e.similarity) < 1e-5, "rank differs: \(r.id) vs \(e.id)") }
+            // The id is right, not only the value: the caption returned has the similarity reported.
+            guard let own = exactByID[r.id] else {
+                Issue.record("caption \(r.id) is not in the set")
+                continue
+            }
+            #expect(abs(own - r.similarity) < 1e-5, "caption \(r.id): reported \(r.similarity), exact \(own)")
+            if r.id != e.id { #expect(abs(own - e.similarity) < 1e-5, "rank differs: \(r.id) vs \(e.id)") }
+        }
+        // Every caption clearly above the cut-off (the last expected similarity) is returned.
+        let returned = Set(results.map(\.id))
+        if let cutoff = expected.last?.similarity {
+            for e in expected where e.similarity > cutoff + 1e-5 {
+                #expect(returned.contains(e.id), "caption \(e.id) (similarity \(e.similarity)) is missing")
+            }
         }
         #expect(zip(results, results.dropFirst()).allSatisfy { $0.similarity >= $1.similarity })
     }

@@ -1,3 +1,4 @@
+@testable import CaptionIndex
 import Foundation
 import Testing
 @testable import Registry
@@ -75,7 +76,7 @@ import Testing
         #expect(throws: CaptionError.unknownSet("nope")) { try t.store.searchCaptions(vector: [Float](repeating: 1, count: 16), set: "nope") }
         #expect(throws: CaptionError.self) { try t.store.searchCaptions(vector: [Float](repeating: 1, count: 3), set: "golden") }
         #expect(throws: CaptionError.self) { try t.store.searchCaptions(vector: [Float](repeating: 0, count: 16), set: "golden") }
-        #expect(throws: CaptionError.noEncoder("none registered with projection size 16 (use `concepts encoder add NAME PATH`, or --embeddings FILE.npy)")) {
+        #expect(throws: CaptionError.noEncoder(projectionDim: 16)) {
             try t.store.searchCaptions(text: "a dog", set: "golden")
         }
     }

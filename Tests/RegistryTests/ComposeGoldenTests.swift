@@ -1,5 +1,6 @@
 import CustomDiffusion
 import Foundation
+import TestSupport
 import Testing
 import TensorFormats
 @testable import Registry

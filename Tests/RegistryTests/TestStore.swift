@@ -13,7 +13,3 @@ final class TestStore {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 }
-
-/// The package root (…/Tests/RegistryTests/ThisFile.swift → …).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let fixturesDirectory = packageRoot.appendingPathComponent("fixtures")

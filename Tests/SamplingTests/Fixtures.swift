@@ -1,10 +1,9 @@
 import Foundation
+import TestSupport
 
 /// fixtures/sampling (written by fixtures/generate_sampling.py).
 enum SamplingFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/sampling")
+    static let directory = fixtureURL("sampling")
 
     struct RandnIndex: Decodable {
         struct Draw: Decodable { let shape: [Int]; let offset: Int; let count: Int }

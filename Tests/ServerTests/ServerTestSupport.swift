@@ -1,13 +1,12 @@
 import GRDB
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import NIOCore
 import NIOHTTP1
 import Registry
 import RegistryServer
 
-/// The package root (…/Tests/ServerTests/ThisFile.swift → …).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let sdTiny = packageRoot.appendingPathComponent("fixtures/sd-tiny")
 func tinyConcept(_ name: String) -> URL { sdTiny.appendingPathComponent("concepts/\(name)") }
 

@@ -1,16 +1,13 @@
 import Foundation
+import TestSupport
 import Testing
 import TensorFormats
 
-/// Locates `fixtures/safetensors/` (written by `python3 fixtures/generate_safetensors.py`) from this
-/// file's path, and decodes its golden JSON sidecars.
+/// The files of `fixtures/safetensors/` (written by `python3 fixtures/generate_safetensors.py`), and
+/// its golden JSON sidecars decoded.
 enum SafetensorsFixtures {
     /// `<package root>/fixtures/safetensors`.
-    static let root: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // TensorFormatsTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // package root
-        .appendingPathComponent("fixtures/safetensors").path
+    static let root: String = fixtureURL("safetensors").path
 
     static func path(_ relative: String) -> String { root + "/" + relative }
 

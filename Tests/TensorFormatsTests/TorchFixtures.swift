@@ -1,12 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import TensorFormats
 
-/// Locates `fixtures/torch/…` from this source file (the package root is two levels up from `Tests/…/`).
+/// The files of `fixtures/torch/…` (written by fixtures/generate_torch.py).
 enum TorchFixtures {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/torch")
+    static let root = fixtureURL("torch")
 
     static func good(_ name: String) -> String { root.appendingPathComponent("good/\(name)").path }
     static func bad(_ name: String) -> String { root.appendingPathComponent("bad/\(name)").path }

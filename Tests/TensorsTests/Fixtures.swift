@@ -1,13 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tensors
 
 /// Golden values written by `fixtures/generate_tensors.py` (numpy / torch), read from the source tree.
 enum Fixtures {
-    /// `<package root>/fixtures/tensors`, found from this file's path (Tests/TensorsTests/Fixtures.swift).
-    static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/tensors")
+    /// `<package root>/fixtures/tensors`.
+    static let directory: URL = fixtureURL("tensors")
 
     static func data(_ name: String) throws -> Data {
         try Data(contentsOf: directory.appendingPathComponent(name))

@@ -1,11 +1,10 @@
 import Foundation
+import TestSupport
 import TextEncoder
 
-/// Locates `fixtures/clip/` from this file's path (Tests/TextEncoderTests/ → package root).
+/// The files of `fixtures/clip/`.
 enum Fixtures {
-    static let clip: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/clip")
+    static let clip: URL = fixtureURL("clip")
 
     static func url(_ name: String) -> URL { clip.appendingPathComponent(name) }
 

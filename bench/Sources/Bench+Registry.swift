@@ -10,7 +10,7 @@ import Foundation
 /// - `register.<policy>`: `register` of the `dog` concept with each compression policy (`error:0.05` is
 ///   the default), median of 3 registrations under distinct names, with `stored_bytes` and
 ///   `max_relative_error` from the JSON. This includes the "merge keys" (the concept's target prompts
-///   encoded with the base's text encoder, DESIGN.md §1).
+///   encoded with the base's text encoder, docs/METHOD.md).
 /// - `register_without_merge_keys`: the default policy on a base holding only the UNet (same blobs, no
 ///   text encoder, so `register` skips the merge keys); the difference to `register.error:0.05` estimates
 ///   the merge-key time (`merge_keys_seconds_estimate`).

@@ -1,7 +1,7 @@
 import CustomDiffusion
 
 /// A base's cross-attention layer table: the layers `CrossAttentionLayer.detect` finds in the UNet
-/// (diffusers or CompVis naming, DESIGN.md §4), each with the names of the stored tensors that hold
+/// (diffusers or CompVis naming, docs/STORAGE.md §3), each with the names of the stored tensors that hold
 /// W0 of `to_k` and `to_v`.
 enum CrossAttentionLayerTable {
     struct Entry: Sendable {

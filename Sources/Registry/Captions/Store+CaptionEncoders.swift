@@ -1,3 +1,4 @@
+import CaptionIndex
 import Foundation
 import GRDB
 import TensorFormats
@@ -109,8 +110,8 @@ extension Store {
         let candidates = try captionEncoders().filter { dimension == nil || $0.projectionDim == dimension }
         switch candidates.count {
         case 1: return candidates[0].name
-        case 0: throw CaptionError.noEncoder("none registered\(dimension.map { " with projection size \($0)" } ?? "") (use `concepts encoder add NAME PATH`, or --embeddings FILE.npy)")
-        default: throw CaptionError.noEncoder("several are registered (\(candidates.map(\.name).joined(separator: ", "))): name one with --encoder")
+        case 0: throw CaptionError.noEncoder(projectionDim: dimension)
+        default: throw CaptionError.ambiguousEncoder(candidates.map(\.name))
         }
     }
 

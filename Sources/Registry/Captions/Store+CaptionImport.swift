@@ -1,3 +1,4 @@
+import CaptionIndex
 import Foundation
 import GRDB
 
@@ -146,7 +147,7 @@ extension Store {
                     path: captionIndexPath(setID: setID, revision: revision + 1), setID: setID, revision: revision + 1, dimension: dimension)
                 func dropIndex() { index?.discard(); index = nil }
                 if let writer = index {
-                    do { try CaptionScanIndex.appendCatalogRows(setID: setID, db: db, to: writer) } catch { dropIndex() }
+                    do { try Self.catalogCaptionRows(setID: setID, db: db, indexPath: writer.path) { try writer.append(id: $0, data: $1) } } catch { dropIndex() }
                 }
                 // Full-text indexing in batches of the inserted captions (`CaptionFullTextBatch`) instead of
                 // the per-row trigger, which is dropped and re-created, as it was, inside this transaction

@@ -1,3 +1,4 @@
+import CaptionIndex
 import Foundation
 import GRDB
 
@@ -16,7 +17,7 @@ extension Store {
     /// re-ranked exactly. A caption that belongs in the results is dropped only if one of its two
     /// bounds fails (probability ≈ 6·10⁻⁵ for the sign filter's Hoeffding bound and ≈ 6·10⁻⁷ for
     /// the RaBitQ bound, per caption over the random rotation; see `CaptionScanIndex`), or if more
-    /// than `maxCaptionCandidates(limit)` captions would be re-ranked (they are, by decreasing upper
+    /// than `CaptionScanIndex.maxCandidates(limit:)` captions would be re-ranked (they are, by decreasing upper
     /// bound, until the next one is below the `limit`-th exact similarity found: often far fewer).
     /// The same holds for the threshold: a caption at or above it is missed only if a bound fails.
     /// The last results' embeddings are checked against the catalog; a side file that disagrees is
@@ -36,8 +37,8 @@ extension Store {
     /// search over 1M with recall@200 = 1, its clustered set 20 ms.
     public func searchCaptions(vector: [Float], set: String, threshold: Float = Store.defaultCaptionThreshold,
                                limit: Int = Store.defaultCaptionLimit) throws -> [CaptionMatch] {
-        guard limit > 0 else { throw CaptionError.invalidArgument("--limit must be positive") }
-        guard threshold.isFinite, threshold <= 1.0001 else { throw CaptionError.invalidArgument("--threshold must be a number ≤ 1") }
+        guard limit > 0 else { throw CaptionError.invalidArgument("the result limit must be positive, is \(limit)") }
+        guard threshold.isFinite, threshold <= 1.0001 else { throw CaptionError.invalidArgument("the similarity threshold must be a number ≤ 1, is \(threshold)") }
         let info = try database.read { db in
             try Row.fetchOne(db, sql: "SELECT id, dimension, revision FROM caption_set WHERE name = ?", arguments: [set])
         }
@@ -60,34 +61,14 @@ extension Store {
         return results
     }
 
-    /// Captions re-ranked from the index's candidates; nil when a result's embedding in the side
-    /// file differs from the catalog's.
+    /// Captions re-ranked from the index's candidates (`CaptionScanIndex.search`); nil when a
+    /// result's embedding in the side file differs from the catalog's.
     private func search(_ index: CaptionScanIndex, query: [Float], threshold: Float, limit: Int) throws -> [CaptionMatch]? {
-        let threads = ProcessInfo.processInfo.activeProcessorCount
-        // Re-ranking by decreasing upper bound, in chunks, until the next upper bound is below the
-        // limit-th exact similarity found so far (or the threshold): no later candidate can enter.
-        var candidates = index.candidates(query: query, threshold: threshold, limit: limit, threads: threads)
-        candidates.sort { $0.upper > $1.upper }
-        var scored: [(similarity: Float, id: Int64, row: Int)] = []
-        var best = FloatTopHeap(capacity: limit)
-        var position = 0, bar = threshold
-        let budget = min(candidates.count, Self.maxCaptionCandidates(limit: limit))
-        while position < budget, candidates[position].upper >= bar {
-            let end = min(budget, position + max(1024, limit))
-            let rows = candidates[position..<end].map(\.row)
-            let similarities = index.exactSimilarities(query: query, rows: rows, threads: threads)
-            for (k, row) in rows.enumerated() where similarities[k] >= threshold {
-                scored.append((similarities[k], index.id(at: row), row))
-                best.insert(similarities[k])
-            }
-            if best.isFull { bar = max(threshold, best.minimum) }
-            position = end
-        }
-        scored.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.id < $1.id }
+        let scored = index.search(query: query, threshold: threshold, limit: limit, threads: ProcessInfo.processInfo.activeProcessorCount)
         return try database.read { db -> [CaptionMatch]? in
             let details = try db.makeStatement(sql: "SELECT caption, url, path, embedding FROM caption WHERE id = ?")
             var matches: [CaptionMatch] = []
-            for hit in scored.prefix(limit) {
+            for hit in scored {
                 guard let row = try Row.fetchOne(details, arguments: [hit.id]) else { return nil }
                 let stored: Data = row["embedding"]
                 let same = stored.count == 2 * index.dimension && stored.withUnsafeBytes { raw in
@@ -100,9 +81,6 @@ extension Store {
         }
     }
 
-    /// The most captions re-ranked exactly per search.
-    static func maxCaptionCandidates(limit: Int) -> Int { max(50_000, 50 * limit) }
-
     /// Encodes `text` with `encoder` (default: the set's encoder, else the only registered encoder
     /// of the set's width) and searches `set` (default `default`), timing both steps.
     public func searchCaptions(text: String, set: String? = nil, encoder: String? = nil,
@@ -113,7 +91,7 @@ extension Store {
         let name = try encoder ?? (row["encoder"] as String?) ?? defaultCaptionEncoderName(forDimension: row["dimension"])
         let loaded = try loadCaptionEncoder(named: name)
         let start = DispatchTime.now().uptimeNanoseconds
-        guard let vector = try loaded.embed([text]).first else { throw CaptionError.noEncoder("encoder '\(name)' returned nothing") }
+        guard let vector = try loaded.embed([text]).first else { throw CaptionError.encoderUnusable(name: "encoder '\(name)'", reason: "returned nothing") }
         let encoded = DispatchTime.now().uptimeNanoseconds
         let results = try searchCaptions(vector: vector, set: setName, threshold: threshold, limit: limit)
         let done = DispatchTime.now().uptimeNanoseconds
@@ -136,9 +114,33 @@ extension Store {
             CaptionScanIndexCache.shared.put(path, index)
             return index
         }
-        let index = try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension, database: database)
+        // One read transaction over the set's rows in id order.
+        let index = try CaptionScanIndex.build(path: path, setID: setID, revision: revision, dimension: dimension) { append in
+            try database.read { db in
+                let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caption WHERE set_id = ?", arguments: [setID]) ?? 0
+                var fed = 0
+                try Self.catalogCaptionRows(setID: setID, db: db, indexPath: path) { id, row in
+                    try append(id, row)
+                    fed += 1
+                }
+                guard fed == n else { throw CaptionError.scanIndex(path: path, reason: "the set changed while it was indexed") }
+            }
+        }
         adoptCaptionIndex(index)
         return index
+    }
+
+    /// Hands the rows of set `setID` in the catalog to `body`, in id order: each caption's id and its
+    /// stored fp16 embedding (what `CaptionScanIndex` indexes). `indexPath` names the index in errors.
+    static func catalogCaptionRows(setID: Int64, db: Database, indexPath: String, _ body: (Int64, Data) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, embedding FROM caption WHERE set_id = ? ORDER BY id", arguments: [setID])
+        while let row = try cursor.next() {
+            let id: Int64 = row[0]
+            try row.withUnsafeData(atIndex: 1) { data in
+                guard let data else { throw CaptionError.scanIndex(path: indexPath, reason: "caption \(id) has no embedding") }
+                try body(id, data)
+            }
+        }
     }
 
     /// The side file of set `setID` at `revision`.

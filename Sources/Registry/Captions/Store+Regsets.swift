@@ -1,3 +1,5 @@
+import CaptionIndex
+import CustomDiffusion
 import Foundation
 import GRDB
 
@@ -23,7 +25,7 @@ extension Store {
     /// caption set `set` (best similarity first), and Σ for the base's text encoder.
     public func createRegset(name: String, base: String, queries: [String], set: String? = nil, encoder: String? = nil,
                              threshold: Float = Store.defaultCaptionThreshold, limit: Int = Store.defaultCaptionLimit) throws -> RegsetCreateResult {
-        guard !queries.isEmpty else { throw CaptionError.invalidArgument("give at least one --query") }
+        guard !queries.isEmpty else { throw CaptionError.invalidArgument("a retrieved regularization set needs at least one query") }
         var best: [Int64: CaptionMatch] = [:]
         for query in queries {
             for match in try searchCaptions(text: query, set: set, encoder: encoder, threshold: threshold, limit: limit).results
@@ -64,7 +66,7 @@ extension Store {
     }
 
     /// Σ = Cregᵀ Creg of regularization set `set` (nil: the shipped default set) for `base`'s text
-    /// encoder, and the rows of Creg — computed and stored on first use (DESIGN.md §1). For the
+    /// encoder, and the rows of Creg — computed and stored on first use (docs/METHOD.md). For the
     /// composition engine.
     public func regularizationGram(set: String?, base: String) throws -> (sigma: Matrix<Double>, rows: Int) {
         let name = set ?? DefaultRegularizationCaptions.name

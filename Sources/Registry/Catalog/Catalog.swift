@@ -9,7 +9,7 @@ public enum CatalogDialect: String, Sendable {
     case postgres
 }
 
-/// The store's catalog (DESIGN.md §3): the seam between the registry and its SQL engine.
+/// The store's catalog (docs/STORAGE.md §2): the seam between the registry and its SQL engine.
 /// `SQLiteCatalog` (GRDB, the embedded default) and `PostgresCatalog` (postgres-nio) implement it;
 /// every registry operation goes through `read`/`write` and nothing else.
 ///

@@ -63,40 +63,15 @@ extension Store {
                 keys.append(try ensureMergeKeys(versionID: version.versionID, encoder: encoder))
             }
         }
-        // Stack C and the per-layer values, dropping rows whose causal prefix was already seen.
-        var seen = Set<String>()
-        var keptRows: [(concept: Int, row: Int)] = []
-        for (n, k) in keys.enumerated() {
-            for (r, prefix) in k.prefixKeys.enumerated() where seen.insert(prefix).inserted { keptRows.append((n, r)) }
+        // C and the per-layer values stacked, rows already seen dropped (`CompositionProblem`).
+        let problem: CompositionProblem
+        do {
+            problem = try CompositionProblem(concepts: keys, dimension: prepared.basis.dimension)
+        } catch CompositionProblem.Failure.layerMismatch(let n, let key) {
+            throw RegistryError.catalog("merge keys of \(references[n]) lack layer \(key) or disagree on its width")
         }
-        let totalRows = keys.reduce(0) { $0 + $1.features.rows }
-        let d = prepared.basis.dimension
-        func stack(_ pick: (MergeKeys) -> Matrix<Float>, cols: Int) -> Matrix<Double> {
-            var out = Matrix<Double>(zeros: keptRows.count, cols)
-            for (i, entry) in keptRows.enumerated() {
-                let m = pick(keys[entry.concept])
-                for j in 0..<cols { out.storage[i * cols + j] = Double(m.storage[entry.row * cols + j]) }
-            }
-            return out
-        }
-        let c = stack({ $0.features }, cols: d)
-        guard let first = keys.first else { throw CompositionSolver.Failure.noTargets }
-        var differences = LayerDifferences(rows: keptRows.count, widths: first.layers.mapValues(\.target.cols))
-        for (n, key) in differences.keys.enumerated() {
-            let h = differences.columns(ofLayer: n).count
-            for (i, entry) in keptRows.enumerated() {
-                guard let value = keys[entry.concept].layers[key], value.target.cols == h, value.base.cols == h else {
-                    throw RegistryError.catalog("merge keys of \(references[entry.concept]) lack layer \(key) or disagree on its width")
-                }
-                value.target.storage.withUnsafeBufferPointer { target in
-                    value.base.storage.withUnsafeBufferPointer { base in
-                        differences.set(row: i, layer: n, target: target.baseAddress! + entry.row * h, base: base.baseAddress! + entry.row * h)
-                    }
-                }
-            }
-        }
-        let solution = try CompositionSolver.solve(targets: c, differences: differences, basis: prepared.basis)
-        let rowResiduals = CompositionSolver.rowResiduals(solution, targets: c, differences: differences)
+        let solution = try problem.solve(basis: prepared.basis)
+        let residuals = problem.constraintResiduals(solution, concepts: keys.count)
 
         // Diagnostics: per-concept constraint residual (all its rows), drift per layer.
         var reports: [ComposeResult.ConceptReport] = []
@@ -114,7 +89,7 @@ extension Store {
         for (n, version) in versions.enumerated() {
             // Over the concept's rows that are constraints of the solve (a dropped duplicate is
             // constrained through the identical row kept from an earlier concept).
-            let residual = keptRows.indices.filter { keptRows[$0].concept == n }.map { rowResiduals[$0] }.max() ?? 0
+            let residual = residuals[n]
             var own: [String] = []
             for embedding in embeddingsByVersion[n] {
                 own.append(names[nameIndex])
@@ -125,15 +100,10 @@ extension Store {
             reports.append(.init(reference: references[n], version: "\(version.name)@\(version.version)", tokens: own,
                                  targetRows: keys[n].features.rows, constraintResidual: residual))
         }
-        var drift = 0.0
-        for (key, squared) in CompositionSolver.layerDriftSquared(solution, differences: differences) {
-            let denominator = prepared.baseEnergy[key.description] ?? 0
-            guard denominator > 0 else { continue }
-            drift = max(drift, (max(0, squared) / denominator).squareRoot())
-        }
+        let drift = problem.regularizationDrift(solution) { prepared.baseEnergy[$0.description] }
         let result = ComposeResult(
-            compositionID: id, base: versions[0].baseName, regset: regset, tokens: tokenMap, targets: c.rows,
-            droppedDuplicateRows: totalRows - c.rows, maxConstraintResidual: reports.map(\.constraintResidual).max() ?? 0,
+            compositionID: id, base: versions[0].baseName, regset: regset, tokens: tokenMap, targets: problem.targets.rows,
+            droppedDuplicateRows: problem.droppedDuplicateRows, maxConstraintResidual: reports.map(\.constraintResidual).max() ?? 0,
             regularizationDrift: drift, sigmaDroppedDirections: prepared.basis.droppedDirections,
             sigmaCondition: prepared.basis.condition, concepts: reports, seconds: 0, cached: false, files: [])
         return (result, solution.updates, tokens)

@@ -3,15 +3,11 @@ import Foundation
 import GRDB
 import TextEncoder
 
-/// A version's merge keys (DESIGN.md §1, "computed once, when concept n is registered"): its target
+/// A version's merge keys (docs/METHOD.md, "computed once, when concept n is registered"): its target
 /// features `Cn` and, per layer, `Cn W′nᵀ` (from the weights as stored, so the merge honours what
 /// export produces) and `Cn W0ᵀ`.
-struct MergeKeys {
-    var features: Matrix<Float>
-    var prefixKeys: [String]
-    var rowTokens: [Int]
-    var layers: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)]
-}
+/// The method's type (`ConceptTargets`), kept per version in `merge_key` / `merge_key_layer`.
+typealias MergeKeys = ConceptTargets
 
 extension Store {
     /// Computes and stores the merge keys of a version (no-op when present). Needs the base's text
@@ -36,11 +32,9 @@ extension Store {
             tokens: zip(tokenRows, embeddings).map { (category: $0["category"] as String, embedding: $1.embedding) },
             kind: kind, tokenizer: tokenizer, model: model)
         let layers = try known ?? exportLayers(baseID: baseID, deltas: deltas(versionID: versionID))
-        var values: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
+        var values: [LayerKey: ConceptTargets.LayerValues] = [:]
         for layer in layers {
-            let finetuned = try layer.delta.applied(to: layer.base)
-            values[layer.key] = (Matrix.matmul(targets.features, finetuned, transposeB: true),
-                                 Matrix.matmul(targets.features, layer.base, transposeB: true))
+            values[layer.key] = targets.layerValues(finetuned: try layer.delta.applied(to: layer.base), base: layer.base)
         }
         let keys = MergeKeys(features: targets.features, prefixKeys: targets.prefixKeys, rowTokens: targets.rowTokens, layers: values)
         try storeMergeKeys(keys, versionID: versionID)
@@ -87,11 +81,11 @@ extension Store {
             guard data.count == rows * cols * 4 else { throw RegistryError.catalog("merge key blob \(sha) has \(data.count) bytes, expected \(rows * cols * 4)") }
             return Matrix(rows: rows, cols: cols, storage: data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
         }
-        var layers: [LayerKey: (target: Matrix<Float>, base: Matrix<Float>)] = [:]
+        var layers: [LayerKey: ConceptTargets.LayerValues] = [:]
         for row in layerRows {
             guard let projection = Projection(rawValue: row["projection"]) else { throw RegistryError.catalog("bad merge key projection") }
             let h: Int = row["out_features"]
-            layers[LayerKey(layer: row["layer"], projection: projection)] = (try matrix(row["target_blob"], s, h), try matrix(row["base_blob"], s, h))
+            layers[LayerKey(layer: row["layer"], projection: projection)] = .init(target: try matrix(row["target_blob"], s, h), base: try matrix(row["base_blob"], s, h))
         }
         let decoder = JSONDecoder()
         return MergeKeys(features: try matrix(head["features_blob"], s, d),

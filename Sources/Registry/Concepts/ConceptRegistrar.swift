@@ -6,7 +6,7 @@ import TensorFormats
 /// `concepts register`: reads a Custom Diffusion output, checks it against the base, stores
 /// ΔW = W′ − W0 per layer compressed by the chosen policy, and records an immutable new version.
 ///
-/// Order of work (DESIGN.md §2): read → map names to the base's layer table → validate (layers,
+/// Order of work (docs/STORAGE.md §1): read → map names to the base's layer table → validate (layers,
 /// shapes, finite, plausibly this base) → ΔW → compress → blobs (each fsynced and renamed before
 /// the catalog refers to it) → one catalog transaction. A process killed before the commit leaves
 /// only unreferenced blobs, which `gc` removes; nothing is visible.
@@ -49,7 +49,7 @@ public enum ConceptRegistrar {
         if let implausible, !request.force {
             let suggestion = try suggestBase(for: checkpoint, excluding: baseID, store: store)
             throw RegistryError.implausibleDelta(layer: implausible.layer, ratio: implausible.ratio, limit: plausibleDeltaRatio,
-                                                 suggestion: suggestion.map { " (it fits base '\($0)': try --base \($0))" } ?? "")
+                                                 fittingBase: suggestion)
         }
         checkpoint.weights = [:]
 
@@ -137,7 +137,7 @@ public enum ConceptRegistrar {
         let names = checkpoint.tokens.map(\.name)
         guard request.categories.count == names.count else {
             throw RegistryError.invalidConcept(path: request.path.path, reason:
-                "\(names.count) token(s) (\(names.joined(separator: ", "))) need \(names.count) --category value(s), one per token in order; got \(request.categories.count)")
+                "\(names.count) token(s) (\(names.joined(separator: ", "))) need \(names.count) categories, one per token in order; got \(request.categories.count)")
         }
         for tag in request.tags {
             try ConceptReference.validate(name: tag, kind: "alias")

@@ -3,7 +3,8 @@ import Foundation
 
 /// What `concepts register` was asked to do (CLI.md "Concepts").
 public struct RegisterRequest: Sendable {
-    public enum Kind: String, Sendable, CaseIterable { case object, style }
+    /// Object or style (the method's `ConceptKind`: it decides the target prompts).
+    public typealias Kind = ConceptKind
 
     public var name: String
     public var base: String

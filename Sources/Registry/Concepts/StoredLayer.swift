@@ -2,7 +2,7 @@ import CustomDiffusion
 import Foundation
 import GRDB
 
-/// One layer's compressed ΔW as blobs (DESIGN.md §3): dense → one blob; factors → `up`, `down`;
+/// One layer's compressed ΔW as blobs (docs/STORAGE.md §2): dense → one blob; factors → `up`, `down`;
 /// lossless patches → indices and values. Reads back into a `CompressedDelta`.
 struct StoredLayer {
     let key: LayerKey

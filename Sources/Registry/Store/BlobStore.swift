@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Content-addressed blobs in a local folder (DESIGN.md §3), the default `BlobStorage`: each blob is
+/// Content-addressed blobs in a local folder (docs/STORAGE.md §2), the default `BlobStorage`: each blob is
 /// named by the SHA-256 of its uncompressed bytes and stored zstd-compressed at `blobs/<aa>/<rest of hex>.zst`.
 ///
 /// Writes go to `blobs/tmp/` first, are fsynced, and are renamed into place (then the directory

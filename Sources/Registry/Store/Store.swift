@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import RegistrySchema
 
-/// A ConceptRegistry store (DESIGN.md §3): one directory with `catalog.sqlite` (WAL, foreign
+/// A ConceptRegistry store (docs/STORAGE.md §2): one directory with `catalog.sqlite` (WAL, foreign
 /// keys on) and `blobs/` (content-addressed, zstd-compressed).
 ///
 /// `@unchecked Sendable`: immutable after init; `DatabasePool` is itself thread-safe.

@@ -10,7 +10,7 @@ extension Store {
         case (nil, let encoder?):
             let loaded = try loadCaptionEncoder(named: encoder)
             return (loaded.tokenizer, loaded.model)
-        default: throw RegistryError.invalidReference("name exactly one of --base or --encoder")
+        default: throw RegistryError.invalidReference("name exactly one text model: a base model or a caption encoder")
         }
     }
 }
