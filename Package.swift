@@ -210,7 +210,7 @@ let package = Package(
         .testTarget(name: "CustomDiffusionTests", dependencies: ["TestSupport", "CustomDiffusion"]),
         .testTarget(name: "DiffusionModelsTests", dependencies: ["TestSupport", "DiffusionModels", "TensorFormats"]),
         .testTarget(name: "CaptionIndexTests", dependencies: ["TestSupport", "CaptionIndex"]),
-        .testTarget(name: "RegistryTests", dependencies: ["TestSupport", "Registry", "CaptionIndex"]),
+        .testTarget(name: "RegistryTests", dependencies: ["TestSupport", "Registry", "RegistryS3", "RegistryPostgres", "CaptionIndex"]),
         .testTarget(name: "RegistryPostgresTests", dependencies: ["TestSupport", "RegistryPostgres", "Registry", "RegistrySchema"]),
         .testTarget(name: "SamplingTests", dependencies: ["TestSupport", "Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Registry
 
+/// On the local folder (it ages blob files; the S3 counterparts are in RegistryS3Tests).
 @Suite("Blob storage seam and gc grace period")
 struct BlobStorageTests {
     /// Sets a local blob's modification time `age` seconds into the past.

@@ -23,9 +23,11 @@ struct BlobStoreTests {
         #expect(again.sha256 == first.sha256)
         #expect(try t.store.blobs.get(first.sha256) == payload)
         #expect(try t.store.blobs.allHashes() == [first.sha256])
-        // The file on disk is a zstd frame (magic 28 B5 2F FD), not the raw bytes.
-        let onDisk = try Data(contentsOf: #require(t.store.blobs.localPath(for: first.sha256)))
-        #expect(Array(onDisk.prefix(4)) == [0x28, 0xB5, 0x2F, 0xFD])
+        // The file on disk is a zstd frame (magic 28 B5 2F FD), not the raw bytes (S3: RegistryS3Tests checks the object).
+        if t.backend.hasLocalBlobs {
+            let onDisk = try Data(contentsOf: #require(t.store.blobs.localPath(for: first.sha256)))
+            #expect(Array(onDisk.prefix(4)) == [0x28, 0xB5, 0x2F, 0xFD])
+        }
     }
 
     @Test("empty blobs are fine", arguments: TestBackend.available)
@@ -36,7 +38,7 @@ struct BlobStoreTests {
         #expect(try t.store.blobs.get(put.sha256) == Data())
     }
 
-    @Test("a blob whose bytes changed on disk is refused", arguments: TestBackend.available)
+    @Test("a blob whose bytes changed on disk is refused", arguments: TestBackend.withLocalBlobs)
     func corruptBlob(backend: TestBackend) throws {
         let t = try TestStore(backend: backend)
         let good = try t.store.blobs.put(Data("hello".utf8))

@@ -81,7 +81,7 @@ struct ExportTests {
 
 @Suite("verify and gc")
 struct MaintenanceTests {
-    @Test("verify finds corrupt and missing blobs; gc removes only unreferenced ones", arguments: TestBackend.available)
+    @Test("verify finds corrupt and missing blobs; gc removes only unreferenced ones", arguments: TestBackend.withLocalBlobs)
     func verifyAndGC(backend: TestBackend) throws {
         let t = try TestStore.withTinyBase(backend: backend)
         _ = try t.register("cat", "cat-diffusers")
