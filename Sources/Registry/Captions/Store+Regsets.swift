@@ -89,7 +89,7 @@ extension Store {
         }
         let (tokenizer, model) = try textEncoder(forBase: base)
         let (sigma, rows) = try RegularizationFeatures.gram(of: captions, tokenizer: tokenizer, model: model)
-        try catalog.write { connection in
+        _ = try catalog.write { connection in
             try connection.insert(RegsetGramRecord(regsetID: regsetID, baseID: baseID, dimension: sigma.rows, featureRows: rows,
                                                    gram: RegularizationFeatures.encode(sigma), createdAt: CaptionClock.now()),
                                   into: "regset_gram", "ON CONFLICT (regset_id, base_id) DO NOTHING")

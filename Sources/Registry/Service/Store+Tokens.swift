@@ -95,7 +95,7 @@ extension Store {
 
     /// Records that a token was used (the server calls this at most once a minute per token).
     public func touchToken(name: String) throws {
-        try catalog.write { connection in
+        _ = try catalog.write { connection in
             try connection.execute("UPDATE api_token SET last_used_at = ? WHERE name = ?", [Timestamp.now(), name])
         }
     }
