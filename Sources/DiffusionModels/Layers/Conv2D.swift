@@ -66,27 +66,42 @@ struct Conv2D: @unchecked Sendable {
             case .same3x3 where h % 2 == 0 && w % 2 == 0 && (h / 2) * (w / 2) >= 16
                 && 16 * max(inChannels, outChannels) * (h / 2) * (w / 2) <= Self.winogradBudget:
                 let tiles = (h / 2) * (w / 2), plane = (h + 2) * (w + 2)
-                let u = scratch.transformed(count: 16 * outChannels * inChannels)
-                ck_winograd_weights(wp, Int32(outChannels), Int32(inChannels), u)
+                let pairs = outChannels * inChannels
+                let u = scratch.transformed(count: 16 * pairs)
+                Parallel.forEach(pairs, minimum: 4096) { part in
+                    ck_winograd_weights(wp + part.lowerBound * 9, part.count, u + part.lowerBound, pairs)
+                }
                 let padded = scratch.padded(count: inChannels * plane)
                 let v = scratch.wide(count: 16 * inChannels * tiles + 16 * outChannels * tiles)
                 let products = v + 16 * inChannels * tiles
                 var channelBiases = [Float](repeating: 0, count: outChannels)
+                let inputSize = x.height * x.width
                 for b in 0..<x.batch {
-                    if upsample {
-                        ck_upsample_pad_image(x.sample(b), Int32(inChannels), Int32(x.height), Int32(x.width), padded)
-                    } else {
-                        ck_pad_image(x.sample(b), Int32(inChannels), Int32(h), Int32(w), padded)
+                    let source = x.sample(b)
+                    Parallel.forEach(inChannels, minimum: 8) { part in
+                        let c0 = part.lowerBound, count = Int32(part.count)
+                        if upsample {
+                            ck_upsample_pad_image(source + c0 * inputSize, count, Int32(x.height), Int32(x.width), padded + c0 * plane)
+                        } else {
+                            ck_pad_image(source + c0 * inputSize, count, Int32(h), Int32(w), padded + c0 * plane)
+                        }
+                        ck_winograd_input(padded + c0 * plane, count, Int32(h), Int32(w), v + c0 * tiles, inChannels * tiles)
                     }
-                    ck_winograd_input(padded, Int32(inChannels), Int32(h), Int32(w), v)
                     for k in 0..<16 {
                         sgemm(m: outChannels, n: tiles, k: inChannels, a: u + k * outChannels * inChannels, lda: inChannels,
                               b: v + k * inChannels * tiles, ldb: tiles, beta: 0, c: products + k * outChannels * tiles, ldc: tiles)
                     }
                     for c in 0..<outChannels { channelBiases[c] = bias[c] + (channelBias?[b * outChannels + c] ?? 0) }
                     let y = out.sample(b)
-                    ck_winograd_output(products, Int32(outChannels), Int32(h), Int32(w), channelBiases, y)
-                    if let residual { ck_add(y, residual.sample(b), out.sampleCount) }
+                    channelBiases.withUnsafeBufferPointer { biases in
+                        guard let biasBase = biases.baseAddress else { return }
+                        Parallel.forEach(outChannels, minimum: 8) { part in
+                            let o0 = part.lowerBound
+                            ck_winograd_output(products + o0 * tiles, Int32(part.count), Int32(h), Int32(w), biasBase + o0,
+                                               y + o0 * n, outChannels * tiles)
+                            if let residual { ck_add(y + o0 * n, residual.sample(b) + o0 * n, part.count * n) }
+                        }
+                    }
                 }
             case .same3x3:
                 let taps = scratch.transformed(count: 9 * outChannels * inChannels)
