@@ -183,6 +183,23 @@ CK_TARGET void CK_FN(ck_softmax_rows)(float *s, int rows, int cols, size_t ld) {
     }
 }
 
+/// IEEE fp16 bits → Float32, exactly.
+static inline float CK_FN(half_bits_to_float)(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+    uint32_t bits;
+    if (exponent == 0x1F) bits = sign | 0x7F800000u | (mantissa << 13);
+    else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    else if (mantissa == 0) bits = sign;
+    else { // subnormal: value = mantissa · 2⁻²⁴, exact in Float32
+        float v = (float)mantissa * 5.9604644775390625e-8f;
+        memcpy(&bits, &v, 4);
+        bits |= sign;
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
 CK_TARGET void CK_FN(ck_half_to_float)(const uint16_t *src, float *dst, size_t n) {
     size_t i = 0;
 #if CK_ISA == 512
@@ -190,20 +207,7 @@ CK_TARGET void CK_FN(ck_half_to_float)(const uint16_t *src, float *dst, size_t n
 #elif CK_ISA == 2
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
 #endif
-    for (; i < n; i++) {
-        const uint16_t h = src[i];
-        const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
-        uint32_t bits;
-        if (exponent == 0x1F) bits = sign | 0x7F800000u | (mantissa << 13);
-        else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-        else if (mantissa == 0) bits = sign;
-        else { // subnormal: value = mantissa · 2⁻²⁴, exact in Float32
-            float v = (float)mantissa * 5.9604644775390625e-8f;
-            memcpy(&bits, &v, 4);
-            bits |= sign;
-        }
-        memcpy(dst + i, &bits, 4);
-    }
+    for (; i < n; i++) dst[i] = CK_FN(half_bits_to_float)(src[i]);
 }
 
 CK_TARGET void CK_FN(ck_pad_image)(const float *x, int channels, int h, int w, float *out) {
@@ -320,11 +324,46 @@ CK_TARGET void CK_FN(ck_winograd_weights)(const float *w, size_t pairs, float *u
     }
 }
 
-CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int channels, int h, int w, float *v, size_t stride) {
+/// Lane l of the result: the fp16 value p[l·9], widened exactly (reads 2 bytes past the last lane's value).
+CK_TARGET static inline V CK_FN(gather9_half)(const uint16_t *p) {
+#if CK_ISA == 512
+    const __m512i index = _mm512_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180, 198, 216, 234, 252, 270);
+    const __m512i words = _mm512_i32gather_epi32(index, (const void *)p, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+#elif CK_ISA == 2
+    const __m256i index = _mm256_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126);
+    const __m256i words = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)p, index, 1), _mm256_set1_epi32(0xFFFF));
+    const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+    return _mm256_cvtph_ps(packed);
+#else
+    return CK_FN(half_bits_to_float)(*p);
+#endif
+}
+
+CK_TARGET void CK_FN(ck_winograd_weights_f16)(const uint16_t *w, size_t pairs, float *u, size_t stride) {
+    size_t p = 0;
+    const V half = VSET(0.5f);
+    for (; p + VW < pairs; p += VW) {  // strictly below: the gathers read 2 bytes past their values
+        V g[9];
+        for (int e = 0; e < 9; e++) g[e] = CK_FN(gather9_half)(w + p * 9 + e);
+#define CK_STORE_V(k, value) VSTORE(u + (size_t)(k) * stride + p, value)
+        CK_WINOGRAD_WEIGHT(V, VADD, VSUB, VMUL, half, g, CK_STORE_V);
+#undef CK_STORE_V
+    }
+    for (; p < pairs; p++) {
+        float g[9];
+        for (int e = 0; e < 9; e++) g[e] = CK_FN(half_bits_to_float)(w[p * 9 + e]);
+#define CK_STORE_S(k, value) u[(size_t)(k) * stride + p] = (value)
+        CK_WINOGRAD_WEIGHT(float, CK_SADD, CK_SSUB, CK_SMUL, 0.5f, g, CK_STORE_S);
+#undef CK_STORE_S
+    }
+}
+
+CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride) {
     const int pw = w + 2, th = h / 2, tw = w / 2, tiles = th * tw;
     for (int c = 0; c < channels; c++) {
         const float *p = padded + (size_t)c * (h + 2) * pw;
-        float *out = v + (size_t)c * tiles;
+        float *out = v + (size_t)c * ldc;
         for (int ty = 0; ty < th; ty++) {
             for (int tx = 0; tx < tw; tx++) {
                 const float *d = p + (size_t)(2 * ty) * pw + 2 * tx;
@@ -348,10 +387,11 @@ CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int channels, int h
     }
 }
 
-CK_TARGET void CK_FN(ck_winograd_output)(const float *m, int channels, int h, int w, const float *bias, float *y, size_t stride) {
+CK_TARGET void CK_FN(ck_winograd_output)(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc,
+                                         size_t stride) {
     const int th = h / 2, tw = w / 2, tiles = th * tw;
     for (int o = 0; o < channels; o++) {
-        const float *src = m + (size_t)o * tiles;
+        const float *src = m + (size_t)o * ldc;
         float *out = y + (size_t)o * h * w;
         const float b = bias[o];
         for (int ty = 0; ty < th; ty++) {

@@ -124,12 +124,15 @@ void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
 /// → `v` [16][cin][tiles] = Bᵀ d B per 4×4 tile (tiles = h/2 · w/2, row-major); after the 16 products
 /// m[k] = u[k]·v[k], `m` [16][cout][tiles] → `y` [cout][h][w] = Aᵀ m A + bias[o].
 /// Each call does a contiguous part, so that threads can share the work: `ck_winograd_weights` the `pairs`
-/// kernels (o, i) from `w` (9 floats each) into u[k·stride + ·] (stride = cout·cin; `w` and `u` offset by the
-/// first pair); `ck_winograd_input` `channels` padded channels into v[k·stride + c·tiles + tile] (stride = cin·tiles);
-/// `ck_winograd_output` `channels` output channels from m[k·stride + o·tiles + tile] (stride = cout·tiles).
+/// kernels (o, i) from `w` (9 floats each; `ck_winograd_weights_f16`: 9 fp16 values, widened exactly) into
+/// u[k·stride + ·] (stride = cout·cin; `w` and `u` offset by the first pair); `ck_winograd_input` `channels`
+/// padded channels into v[k·stride + c·ldc + tile] (ldc ≥ tiles: the row of channel c, which may hold several
+/// samples' tiles side by side; stride = cin·ldc); `ck_winograd_output` `channels` output channels from
+/// m[k·stride + o·ldc + tile] (stride = cout·ldc).
 void ck_winograd_weights(const float *w, size_t pairs, float *u, size_t stride);
-void ck_winograd_input(const float *padded, int channels, int h, int w, float *v, size_t stride);
-void ck_winograd_output(const float *m, int channels, int h, int w, const float *bias, float *y, size_t stride);
+void ck_winograd_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride);
+void ck_winograd_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride);
+void ck_winograd_output(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc, size_t stride);
 
 /// Fused attention of one head for `rows` query rows: out_i = Σ_j softmax_j(scale · q_i·k_j) v_j, with q_i at
 /// q + i·ldq, k_j and v_j at k + j·ldkv and v + j·ldkv (d values each), out_i at out + i·ldo. The scores of a few
