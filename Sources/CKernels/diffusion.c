@@ -35,7 +35,7 @@ DECLARE(void, ck_winograd_input, (const float *padded, int channels, int h, int 
 DECLARE(void, ck_winograd_output, (const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc,
                                    size_t stride))
 DECLARE(void, ck_attention, (const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
-                             float scale, float *out, int ldo))
+                             float scale, float *out, int ldo, float *scratch))
 DECLARE(void, ck_im2col3x3_stride2, (const float *padded, int channels, int h, int w, float *cols))
 
 void ck_group_norm(const float *x, float *y, int channels, int spatial, int groups, float eps, const float *gamma,
@@ -88,6 +88,12 @@ void ck_winograd_output(const float *m, int channels, int h, int w, const float 
 }
 
 void ck_attention(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d, float scale,
-                  float *out, int ldo) {
-    DISPATCH(ck_attention, (q, ldq, rows, k, v, ldkv, m, d, scale, out, ldo))
+                  float *out, int ldo, float *scratch) {
+    DISPATCH(ck_attention, (q, ldq, rows, k, v, ldkv, m, d, scale, out, ldo, scratch))
+}
+
+size_t ck_attention_scratch_count(int m, int d) {
+    // Every path: keys padded to ≤ m + 63, head columns to ≤ d + 15, ≤ 6 rows of scores.
+    const size_t mp = (size_t)m + 63, dp = (size_t)d + 15;
+    return (size_t)d * mp + (size_t)m * dp + 6 * mp;
 }

@@ -3,7 +3,6 @@
 #include "simd_isa.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
 
 /// e^x, x clamped to [−87, 88] (the Float32 normal range): x = n ln2 + r, |r| ≤ ln2/2, Cephes `expf` polynomial
 /// for e^r (≤ 2 ulp), then ·2ⁿ.
@@ -505,23 +504,11 @@ CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(
 }
 
 CK_TARGET void CK_FN(ck_attention)(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
-                                   float scale, float *out, int ldo) {
+                                   float scale, float *out, int ldo, float *scratch) {
     if (rows <= 0 || m <= 0 || d <= 0) return;
     const int block = AKV * VW;
     const int mp = (m + block - 1) / block * block, dp = (d + VW - 1) / VW * VW;
-    // Large copies (the VAE's single 512-wide head: 16 MB) are mapped and unmapped, so that no thread's malloc arena
-    // keeps them after the call; small ones come from malloc.
-    const size_t bytes = sizeof(float) * ((size_t)d * mp + (size_t)m * dp + (size_t)AR * mp);
-    const int mapped = bytes >= ((size_t)8 << 20);
-    float *kt;
-    if (mapped) {
-        void *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (region == MAP_FAILED) return;
-        kt = region;
-    } else {
-        kt = malloc(bytes);
-        if (kt == NULL) return;
-    }
+    float *kt = scratch;
     float *vp = kt + (size_t)d * mp, *s = vp + (size_t)m * dp;
     for (int e = 0; e < d; e++) {
         float *row = kt + (size_t)e * mp;
@@ -561,8 +548,6 @@ CK_TARGET void CK_FN(ck_attention)(const float *q, int ldq, int rows, const floa
             }
         }
     }
-    if (mapped) munmap(kt, bytes);
-    else free(kt);
 }
 
 #undef AR

@@ -5,8 +5,8 @@ import Testing
 /// `ck_attention` (the fused attention of the UNet and the VAE) against softmax(scale·QKᵀ)V computed in Float64,
 /// on every kernel path, for head widths and key counts that are and are not multiples of the vector widths, with
 /// heads interleaved in the rows (leading dimensions larger than the head) as the models lay them out.
-/// Tolerance: ≤ 1e-5 relative to the output's largest magnitude (Float32 sums over ≤ 4096 keys). The last shape
-/// (one 512-wide head, as the VAE's, over 2048 positions) takes the kernel's mapped-scratch branch (≥ 8 MB).
+/// Tolerance: ≤ 1e-5 relative to the output's largest magnitude (Float32 sums over ≤ 4096 keys). The scratch starts
+/// as NaN, so any read of it before the kernel writes it shows. The last shape is one 512-wide head (as the VAE's).
 @Suite(.serialized)
 struct AttentionKernelTests {
     /// Deterministic values in [−2, 2).
@@ -46,10 +46,11 @@ struct AttentionKernelTests {
                 let column = head * d
                 let sentinel: Float = 12345
                 var out = [Float](repeating: sentinel, count: rows * ld)
+                var scratch = [Float](repeating: .nan, count: ck_attention_scratch_count(Int32(m), Int32(d)))
                 ck_attention(q.withUnsafeBufferPointer { $0.baseAddress! + column }, Int32(ld), Int32(rows),
                              k.withUnsafeBufferPointer { $0.baseAddress! + column }, v.withUnsafeBufferPointer { $0.baseAddress! + column },
                              Int32(ld), Int32(m), Int32(d), scale, out.withUnsafeMutableBufferPointer { $0.baseAddress! + column },
-                             Int32(ld))
+                             Int32(ld), &scratch)
                 let expected = Self.reference(q: q, k: k, v: v, rows: rows, m: m, d: d, ld: ld, column: column, scale: scale)
                 let largest = expected.map(abs).max() ?? 1
                 var worst = 0.0
@@ -70,7 +71,8 @@ struct AttentionKernelTests {
         let v = Self.values(m * d, seed: 6)
         onEveryKernelPath { path in
             var out = [Float](repeating: 0, count: rows * d)
-            ck_attention(q, Int32(d), Int32(rows), k, v, Int32(d), Int32(m), Int32(d), 1, &out, Int32(d))
+            var scratch = [Float](repeating: .nan, count: ck_attention_scratch_count(Int32(m), Int32(d)))
+            ck_attention(q, Int32(d), Int32(rows), k, v, Int32(d), Int32(m), Int32(d), 1, &out, Int32(d), &scratch)
             let expected = Self.reference(q: q, k: k, v: v, rows: rows, m: m, d: d, ld: d, column: 0, scale: 1)
             let finite = out.allSatisfy { $0.isFinite }
             #expect(finite, "path \(path)")

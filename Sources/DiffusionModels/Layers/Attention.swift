@@ -48,18 +48,24 @@ struct Attention: @unchecked Sendable {
         if ck_instruction_set_in_use() == CK_GENERIC {
             blockedAttention(q: q.pointer, k: k.pointer, v: v.pointer, o: o.pointer, batch: batch, n: n, m: m, scale: scale)
         } else {
-            // Work items: (sample, head, block of query rows), at least 4 per core so that they even out.
+            // Work items: (sample, head, block of query rows), at least 4 per core so that they even out; each core
+            // takes a contiguous run of them with its own scratch (allocated here: no allocation on the workers).
             let pairs = batch * heads
             let splits = max(1, min(n / 16, (4 * Parallel.threads + pairs - 1) / pairs))
-            Parallel.forEach(pairs * splits, parts: pairs * splits) { items in
-                for item in items {
+            let items = pairs * splits, parts = min(Parallel.threads, items)
+            let perPart = ck_attention_scratch_count(Int32(m), Int32(headDim))
+            let scratchBuffer = FloatBuffer(count: parts * perPart)
+            Parallel.forEachPart(items, parts: parts) { part, run in
+                let work = scratchBuffer.pointer + part * perPart
+                for item in run {
                     let pair = item / splits, split = item % splits
                     let b = pair / heads, h = pair % heads
                     let start = n * split / splits, end = n * (split + 1) / splits
                     let column = h * headDim
                     ck_attention(q.pointer + (b * n + start) * inner + column, Int32(inner), Int32(end - start),
                                  k.pointer + b * m * inner + column, v.pointer + b * m * inner + column, Int32(inner),
-                                 Int32(m), Int32(headDim), scale, o.pointer + (b * n + start) * inner + column, Int32(inner))
+                                 Int32(m), Int32(headDim), scale, o.pointer + (b * n + start) * inner + column, Int32(inner),
+                                 work)
                 }
             }
             GEMMStatistics.add(4 * batch * heads * n * m * headDim)  // Q·Kᵀ and P·V
