@@ -29,9 +29,13 @@ DECLARE(void, ck_half_to_float, (const uint16_t *src, float *dst, size_t n))
 DECLARE(void, ck_pad_image, (const float *x, int channels, int h, int w, float *out))
 DECLARE(void, ck_upsample_pad_image, (const float *x, int channels, int h, int w, float *out))
 DECLARE(void, ck_taps_from_kernel3x3, (const float *w, int cout, int cin, float *taps))
-DECLARE(void, ck_winograd_weights, (const float *w, int cout, int cin, float *u))
-DECLARE(void, ck_winograd_input, (const float *padded, int cin, int h, int w, float *v))
-DECLARE(void, ck_winograd_output, (const float *m, int cout, int h, int w, const float *bias, float *y))
+DECLARE(void, ck_winograd_weights, (const float *w, size_t pairs, float *u, size_t stride))
+DECLARE(void, ck_winograd_weights_f16, (const uint16_t *w, size_t pairs, float *u, size_t stride))
+DECLARE(void, ck_winograd_input, (const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride))
+DECLARE(void, ck_winograd_output, (const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc,
+                                   size_t stride))
+DECLARE(void, ck_attention, (const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
+                             float scale, float *out, int ldo, float *scratch))
 DECLARE(void, ck_im2col3x3_stride2, (const float *padded, int channels, int h, int w, float *cols))
 
 void ck_group_norm(const float *x, float *y, int channels, int spatial, int groups, float eps, const float *gamma,
@@ -67,10 +71,29 @@ void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps) {
     DISPATCH(ck_taps_from_kernel3x3, (w, cout, cin, taps))
 }
 
-void ck_winograd_weights(const float *w, int cout, int cin, float *u) { DISPATCH(ck_winograd_weights, (w, cout, cin, u)) }
+void ck_winograd_weights(const float *w, size_t pairs, float *u, size_t stride) {
+    DISPATCH(ck_winograd_weights, (w, pairs, u, stride))
+}
 
-void ck_winograd_input(const float *padded, int cin, int h, int w, float *v) { DISPATCH(ck_winograd_input, (padded, cin, h, w, v)) }
+void ck_winograd_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride) {
+    DISPATCH(ck_winograd_weights_f16, (w, pairs, u, stride))
+}
 
-void ck_winograd_output(const float *m, int cout, int h, int w, const float *bias, float *y) {
-    DISPATCH(ck_winograd_output, (m, cout, h, w, bias, y))
+void ck_winograd_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride) {
+    DISPATCH(ck_winograd_input, (padded, channels, h, w, v, ldc, stride))
+}
+
+void ck_winograd_output(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc, size_t stride) {
+    DISPATCH(ck_winograd_output, (m, channels, h, w, bias, y, ldc, stride))
+}
+
+void ck_attention(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d, float scale,
+                  float *out, int ldo, float *scratch) {
+    DISPATCH(ck_attention, (q, ldq, rows, k, v, ldkv, m, d, scale, out, ldo, scratch))
+}
+
+size_t ck_attention_scratch_count(int m, int d) {
+    // Every path: keys padded to ≤ m + 63, head columns to ≤ d + 15, ≤ 6 rows of scores.
+    const size_t mp = (size_t)m + 63, dp = (size_t)d + 15;
+    return (size_t)d * mp + (size_t)m * dp + 6 * mp;
 }

@@ -2,6 +2,8 @@
 // in the vocabulary of simd_isa.h and compiled per instruction set. Include after defining CK_ISA and CK_SUFFIX.
 #include "simd_isa.h"
 
+#include <stdlib.h>
+
 /// e^x, x clamped to [−87, 88] (the Float32 normal range): x = n ln2 + r, |r| ≤ ln2/2, Cephes `expf` polynomial
 /// for e^r (≤ 2 ulp), then ·2ⁿ.
 CK_TARGET static inline V CK_FN(vexp)(V x) {
@@ -181,6 +183,23 @@ CK_TARGET void CK_FN(ck_softmax_rows)(float *s, int rows, int cols, size_t ld) {
     }
 }
 
+/// IEEE fp16 bits → Float32, exactly.
+static inline float CK_FN(half_bits_to_float)(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+    uint32_t bits;
+    if (exponent == 0x1F) bits = sign | 0x7F800000u | (mantissa << 13);
+    else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    else if (mantissa == 0) bits = sign;
+    else { // subnormal: value = mantissa · 2⁻²⁴, exact in Float32
+        float v = (float)mantissa * 5.9604644775390625e-8f;
+        memcpy(&bits, &v, 4);
+        bits |= sign;
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
 CK_TARGET void CK_FN(ck_half_to_float)(const uint16_t *src, float *dst, size_t n) {
     size_t i = 0;
 #if CK_ISA == 512
@@ -188,20 +207,7 @@ CK_TARGET void CK_FN(ck_half_to_float)(const uint16_t *src, float *dst, size_t n
 #elif CK_ISA == 2
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
 #endif
-    for (; i < n; i++) {
-        const uint16_t h = src[i];
-        const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
-        uint32_t bits;
-        if (exponent == 0x1F) bits = sign | 0x7F800000u | (mantissa << 13);
-        else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-        else if (mantissa == 0) bits = sign;
-        else { // subnormal: value = mantissa · 2⁻²⁴, exact in Float32
-            float v = (float)mantissa * 5.9604644775390625e-8f;
-            memcpy(&bits, &v, 4);
-            bits |= sign;
-        }
-        memcpy(dst + i, &bits, 4);
-    }
+    for (; i < n; i++) dst[i] = CK_FN(half_bits_to_float)(src[i]);
 }
 
 CK_TARGET void CK_FN(ck_pad_image)(const float *x, int channels, int h, int w, float *out) {
@@ -264,37 +270,100 @@ CK_TARGET void CK_FN(ck_taps_from_kernel3x3)(const float *w, int cout, int cin, 
 // MARK: Winograd F(2×2, 3×3) (Lavin & Gray 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 2×2 output tile, 16 products
 // per tile instead of 36. The element-wise products summed over input channels are 16 GEMMs (one per position).
 
-CK_TARGET void CK_FN(ck_winograd_weights)(const float *w, int cout, int cin, float *u) {
-    const size_t stride = (size_t)cout * cin;
-    for (int o = 0; o < cout; o++) {
-        for (int i = 0; i < cin; i++) {
-            const float *g = w + ((size_t)o * cin + i) * 9;
-            float t[4][3];  // G g: 4 × 3
-            for (int c = 0; c < 3; c++) {
-                const float g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];
-                t[0][c] = g0;
-                t[1][c] = 0.5f * (g0 + g1 + g2);
-                t[2][c] = 0.5f * (g0 - g1 + g2);
-                t[3][c] = g2;
-            }
-            float *out = u + (size_t)o * cin + i;
-            for (int r = 0; r < 4; r++) {  // (G g) Gᵀ: 4 × 4
-                const float a = t[r][0], b = t[r][1], c = t[r][2];
-                out[(size_t)(r * 4 + 0) * stride] = a;
-                out[(size_t)(r * 4 + 1) * stride] = 0.5f * (a + b + c);
-                out[(size_t)(r * 4 + 2) * stride] = 0.5f * (a - b + c);
-                out[(size_t)(r * 4 + 3) * stride] = c;
-            }
-        }
+/// G g Gᵀ of one 3×3 kernel `g` (9 values, row-major), the 16 results at u[k·stride] (one lane of V per kernel).
+#define CK_WINOGRAD_WEIGHT(V_T, ADD, SUB, MUL, HALF, g, STORE)                                                       \
+    do {                                                                                                            \
+        V_T t[4][3]; /* G g: 4 × 3 */                                                                               \
+        for (int c = 0; c < 3; c++) {                                                                               \
+            const V_T g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];                                                      \
+            t[0][c] = g0;                                                                                           \
+            t[1][c] = MUL(HALF, ADD(ADD(g0, g1), g2));                                                              \
+            t[2][c] = MUL(HALF, ADD(SUB(g0, g1), g2));                                                              \
+            t[3][c] = g2;                                                                                           \
+        }                                                                                                           \
+        for (int r = 0; r < 4; r++) { /* (G g) Gᵀ: 4 × 4 */                                                         \
+            const V_T a = t[r][0], b = t[r][1], c = t[r][2];                                                        \
+            STORE(r * 4 + 0, a);                                                                                    \
+            STORE(r * 4 + 1, MUL(HALF, ADD(ADD(a, b), c)));                                                         \
+            STORE(r * 4 + 2, MUL(HALF, ADD(SUB(a, b), c)));                                                         \
+            STORE(r * 4 + 3, c);                                                                                    \
+        }                                                                                                           \
+    } while (0)
+
+#define CK_SADD(a, b) ((a) + (b))
+#define CK_SSUB(a, b) ((a) - (b))
+#define CK_SMUL(a, b) ((a) * (b))
+
+/// Lane l of the result: p[l·9] (nine interleaved 3×3 kernels read one tap at a time).
+CK_TARGET static inline V CK_FN(gather9)(const float *p) {
+#if CK_ISA == 512
+    const __m512i index = _mm512_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135);
+    return _mm512_i32gather_ps(index, p, 4);
+#elif CK_ISA == 2
+    return _mm256_i32gather_ps(p, _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63), 4);
+#else
+    return *p;
+#endif
+}
+
+CK_TARGET void CK_FN(ck_winograd_weights)(const float *w, size_t pairs, float *u, size_t stride) {
+    size_t p = 0;
+    const V half = VSET(0.5f);
+    for (; p + VW <= pairs; p += VW) {  // VW kernels at a time: lane l is kernel p + l
+        V g[9];
+        for (int e = 0; e < 9; e++) g[e] = CK_FN(gather9)(w + p * 9 + e);
+#define CK_STORE_V(k, value) VSTORE(u + (size_t)(k) * stride + p, value)
+        CK_WINOGRAD_WEIGHT(V, VADD, VSUB, VMUL, half, g, CK_STORE_V);
+#undef CK_STORE_V
+    }
+    for (; p < pairs; p++) {
+        const float *g = w + p * 9;
+#define CK_STORE_S(k, value) u[(size_t)(k) * stride + p] = (value)
+        CK_WINOGRAD_WEIGHT(float, CK_SADD, CK_SSUB, CK_SMUL, 0.5f, g, CK_STORE_S);
+#undef CK_STORE_S
     }
 }
 
-CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int cin, int h, int w, float *v) {
+/// Lane l of the result: the fp16 value p[l·9], widened exactly (reads 2 bytes past the last lane's value).
+CK_TARGET static inline V CK_FN(gather9_half)(const uint16_t *p) {
+#if CK_ISA == 512
+    const __m512i index = _mm512_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180, 198, 216, 234, 252, 270);
+    const __m512i words = _mm512_i32gather_epi32(index, (const void *)p, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+#elif CK_ISA == 2
+    const __m256i index = _mm256_setr_epi32(0, 18, 36, 54, 72, 90, 108, 126);
+    const __m256i words = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)p, index, 1), _mm256_set1_epi32(0xFFFF));
+    const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+    return _mm256_cvtph_ps(packed);
+#else
+    return CK_FN(half_bits_to_float)(*p);
+#endif
+}
+
+CK_TARGET void CK_FN(ck_winograd_weights_f16)(const uint16_t *w, size_t pairs, float *u, size_t stride) {
+    size_t p = 0;
+    const V half = VSET(0.5f);
+    for (; p + VW < pairs; p += VW) {  // strictly below: the gathers read 2 bytes past their values
+        V g[9];
+        for (int e = 0; e < 9; e++) g[e] = CK_FN(gather9_half)(w + p * 9 + e);
+#define CK_STORE_V(k, value) VSTORE(u + (size_t)(k) * stride + p, value)
+        CK_WINOGRAD_WEIGHT(V, VADD, VSUB, VMUL, half, g, CK_STORE_V);
+#undef CK_STORE_V
+    }
+    for (; p < pairs; p++) {
+        float g[9];
+        for (int e = 0; e < 9; e++) g[e] = CK_FN(half_bits_to_float)(w[p * 9 + e]);
+#define CK_STORE_S(k, value) u[(size_t)(k) * stride + p] = (value)
+        CK_WINOGRAD_WEIGHT(float, CK_SADD, CK_SSUB, CK_SMUL, 0.5f, g, CK_STORE_S);
+#undef CK_STORE_S
+    }
+}
+
+CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride) {
     const int pw = w + 2, th = h / 2, tw = w / 2, tiles = th * tw;
-    const size_t stride = (size_t)cin * tiles;
-    for (int c = 0; c < cin; c++) {
+    for (int c = 0; c < channels; c++) {
         const float *p = padded + (size_t)c * (h + 2) * pw;
-        float *out = v + (size_t)c * tiles;
+        float *out = v + (size_t)c * ldc;
         for (int ty = 0; ty < th; ty++) {
             for (int tx = 0; tx < tw; tx++) {
                 const float *d = p + (size_t)(2 * ty) * pw + 2 * tx;
@@ -318,11 +387,11 @@ CK_TARGET void CK_FN(ck_winograd_input)(const float *padded, int cin, int h, int
     }
 }
 
-CK_TARGET void CK_FN(ck_winograd_output)(const float *m, int cout, int h, int w, const float *bias, float *y) {
+CK_TARGET void CK_FN(ck_winograd_output)(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc,
+                                         size_t stride) {
     const int th = h / 2, tw = w / 2, tiles = th * tw;
-    const size_t stride = (size_t)cout * tiles;
-    for (int o = 0; o < cout; o++) {
-        const float *src = m + (size_t)o * tiles;
+    for (int o = 0; o < channels; o++) {
+        const float *src = m + (size_t)o * ldc;
         float *out = y + (size_t)o * h * w;
         const float b = bias[o];
         for (int ty = 0; ty < th; ty++) {
@@ -344,3 +413,142 @@ CK_TARGET void CK_FN(ck_winograd_output)(const float *m, int cout, int h, int w,
         }
     }
 }
+
+// MARK: Fused attention: softmax(scale · Q Kᵀ) V for a block of query rows of one head, AR rows at a time. The
+// scores of AR rows (AR × m, a few hundred KB at most) stay in cache: they are formed, exponentiated and used for
+// P·V without the m × m matrix ever reaching memory. K is packed transposed (d × mp, keys padded to a multiple of
+// AKV·VW with zeros) and V padded to dp = d rounded up to VW columns, so the inner loops load whole vectors.
+
+#if CK_ISA == 512
+#define AR 6   /* query rows per register block */
+#define AKV 4  /* vectors per register block (keys in Q·Kᵀ, head columns in P·V) */
+#elif CK_ISA == 2
+#define AR 3
+#define AKV 3
+#else
+#define AR 4
+#define AKV 1
+#endif
+
+/// Scores of AR rows: s[r][j] = scale · q_r · k_j for j < mp (the padded keys give scale·0).
+CK_TARGET static inline void CK_FN(attention_scores)(const float *const *q, const float *kt, int mp, int d, float scale,
+                                                     float *s) {
+    const V vscale = VSET(scale);
+    for (int j = 0; j < mp; j += AKV * VW) {
+        V acc[AR][AKV];
+        for (int r = 0; r < AR; r++)
+            for (int t = 0; t < AKV; t++) acc[r][t] = VZERO();
+        for (int e = 0; e < d; e++) {
+            const float *k = kt + (size_t)e * mp + j;
+            V kv[AKV];
+            for (int t = 0; t < AKV; t++) kv[t] = VLOAD(k + t * VW);
+            for (int r = 0; r < AR; r++) {
+                const V qb = VSET(q[r][e]);
+                for (int t = 0; t < AKV; t++) acc[r][t] = VFMA(qb, kv[t], acc[r][t]);
+            }
+        }
+        for (int r = 0; r < AR; r++)
+            for (int t = 0; t < AKV; t++) VSTORE(s + (size_t)r * mp + j + t * VW, VMUL(acc[r][t], vscale));
+    }
+}
+
+/// Row r of s (m values) ← e^(s − max), returns 1/Σ.
+CK_TARGET static inline float CK_FN(attention_exp_row)(float *row, int m) {
+    V vm = VSET(-INFINITY);
+    int i = 0;
+    for (; i + VW <= m; i += VW) vm = VMAX(vm, VLOAD(row + i));
+    float mx = VHMAX(vm);
+    for (; i < m; i++) mx = row[i] > mx ? row[i] : mx;
+    const V mv = VSET(mx);
+    V total = VZERO();
+    i = 0;
+    for (; i + VW <= m; i += VW) {
+        const V e = CK_FN(vexp)(VSUB(VLOAD(row + i), mv));
+        VSTORE(row + i, e);
+        total = VADD(total, e);
+    }
+    float tail = 0;
+    if (i < m) {
+        const int n = m - i;
+        float stored[16];
+        VSTORE(stored, CK_FN(vexp)(VSUB(vload_n(row + i, n), mv)));
+        for (int t = 0; t < n; t++) { row[i + t] = stored[t]; tail += stored[t]; }
+    }
+    return 1.0f / (VHSUM(total) + tail);
+}
+
+/// out[r][c ..< c + NV·VW] (columns < d stored) = inv[r] · Σ_j p[r][j] v[j][c …], for NV ≤ AKV vectors.
+CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(const float *p, int mp, const float *vp, int dp,
+                                                                                int m, int c, int nv, int d, const float *inv,
+                                                                                float *const *out, int rows) {
+    V acc[AR][AKV];
+    for (int r = 0; r < AR; r++)
+        for (int t = 0; t < nv; t++) acc[r][t] = VZERO();
+    for (int j = 0; j < m; j++) {
+        const float *vr = vp + (size_t)j * dp + c;
+        V vv[AKV];
+        for (int t = 0; t < nv; t++) vv[t] = VLOAD(vr + t * VW);
+        for (int r = 0; r < AR; r++) {
+            const V pb = VSET(p[(size_t)r * mp + j]);
+            for (int t = 0; t < nv; t++) acc[r][t] = VFMA(pb, vv[t], acc[r][t]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        const V s = VSET(inv[r]);
+        for (int t = 0; t < nv; t++) {
+            const int col = c + t * VW, n = d - col < VW ? d - col : VW;
+            if (n == VW) VSTORE(out[r] + col, VMUL(acc[r][t], s));
+            else if (n > 0) vstore_n(out[r] + col, VMUL(acc[r][t], s), n);
+        }
+    }
+}
+
+CK_TARGET void CK_FN(ck_attention)(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
+                                   float scale, float *out, int ldo, float *scratch) {
+    if (rows <= 0 || m <= 0 || d <= 0) return;
+    const int block = AKV * VW;
+    const int mp = (m + block - 1) / block * block, dp = (d + VW - 1) / VW * VW;
+    float *kt = scratch;
+    float *vp = kt + (size_t)d * mp, *s = vp + (size_t)m * dp;
+    for (int e = 0; e < d; e++) {
+        float *row = kt + (size_t)e * mp;
+        for (int j = 0; j < m; j++) row[j] = k[(size_t)j * ldkv + e];
+        for (int j = m; j < mp; j++) row[j] = 0;
+    }
+    for (int j = 0; j < m; j++) {
+        float *row = vp + (size_t)j * dp;
+        memcpy(row, v + (size_t)j * ldkv, sizeof(float) * d);
+        for (int e = d; e < dp; e++) row[e] = 0;
+    }
+    for (int r0 = 0; r0 < rows; r0 += AR) {
+        const int n = rows - r0 < AR ? rows - r0 : AR;
+        const float *qr[AR];
+        float *orow[AR];
+        float inv[AR];
+        for (int r = 0; r < AR; r++) {  // rows past the end repeat the last one (computed, never stored)
+            const int i = r0 + (r < n ? r : n - 1);
+            qr[r] = q + (size_t)i * ldq;
+            orow[r] = out + (size_t)i * ldo;
+        }
+        CK_FN(attention_scores)(qr, kt, mp, d, scale, s);
+        for (int r = 0; r < AR; r++) inv[r] = CK_FN(attention_exp_row)(s + (size_t)r * mp, m);
+        for (int c = 0; c < dp; c += block) {
+            const int nv = (dp - c) / VW < AKV ? (dp - c) / VW : AKV;
+            switch (nv) {  // constant vector counts, so the accumulators stay in registers
+#if AKV >= 4
+            case 4: CK_FN(attention_pv)(s, mp, vp, dp, m, c, 4, d, inv, orow, n); break;
+#endif
+#if AKV >= 3
+            case 3: CK_FN(attention_pv)(s, mp, vp, dp, m, c, 3, d, inv, orow, n); break;
+#endif
+#if AKV >= 2
+            case 2: CK_FN(attention_pv)(s, mp, vp, dp, m, c, 2, d, inv, orow, n); break;
+#endif
+            default: CK_FN(attention_pv)(s, mp, vp, dp, m, c, 1, d, inv, orow, n); break;
+            }
+        }
+    }
+}
+
+#undef AR
+#undef AKV

@@ -38,7 +38,10 @@ struct StoredWeights: @unchecked Sendable {
             let target = scratch.pointer(count: count)
             bytes.withUnsafeBytes { raw in
                 guard let base = raw.baseAddress else { return }
-                ck_half_to_float(base.assumingMemoryBound(to: UInt16.self), target, count)
+                let half = base.assumingMemoryBound(to: UInt16.self)
+                Parallel.forEach(count, minimum: 1 << 16) { part in
+                    ck_half_to_float(half + part.lowerBound, target + part.lowerBound, part.count)
+                }
             }
             return try body(target)
         }

@@ -53,9 +53,14 @@ let kernelPaths: [String] = {
     return paths
 }()
 
-/// Runs `body` once per kernel path with `CONCEPTS_KERNELS` set to it (restored afterwards); the suites using it
-/// are serialised, since the variable is process-wide.
+/// Held while a test runs on a chosen kernel path: `CONCEPTS_KERNELS` is process-wide and suites run concurrently.
+let kernelPathLock = NSLock()
+
+/// Runs `body` once per kernel path with `CONCEPTS_KERNELS` set to it (restored afterwards), one test at a time
+/// across suites (`kernelPathLock`), since the variable is process-wide.
 func onEveryKernelPath(_ body: (String) throws -> Void) rethrows {
+    kernelPathLock.lock()
+    defer { kernelPathLock.unlock() }
     let saved = getenv("CONCEPTS_KERNELS").map { String(cString: $0) }
     defer { if let saved { setenv("CONCEPTS_KERNELS", saved, 1) } else { unsetenv("CONCEPTS_KERNELS") } }
     for path in kernelPaths {

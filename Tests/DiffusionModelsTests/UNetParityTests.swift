@@ -27,6 +27,19 @@ struct UNetParityTests {
         }
     }
 
+    /// The same with the Winograd products run per sample (what large images do) instead of for the batch at once.
+    @Test func batchTwoWithProductsPerSample() throws {
+        let model = try UNet2DConditionModel(configuration: Fixtures.unetConfiguration(), weights: Fixtures.unetWeights())
+        let expected = try Fixtures.floats(goldens, "a.out")
+        setenv("CONCEPTS_WINOGRAD_MERGE", "0", 1)
+        defer { unsetenv("CONCEPTS_WINOGRAD_MERGE") }
+        try onEveryKernelPath { path in
+            let out = try model.predict(latents: latents, batch: 2, height: 8, width: 16, timestep: 999,
+                                        encoderHiddenStates: text, sequenceLength: 77)
+            #expect(relativeError(out, expected) <= 1e-4, "kernel path \(path)")
+        }
+    }
+
     @Test func batchOneAtFloatTimestep() throws {
         let model = try UNet2DConditionModel(configuration: Fixtures.unetConfiguration(), weights: Fixtures.unetWeights())
         let expected = try Fixtures.floats(goldens, "b.out")

@@ -120,11 +120,27 @@ void ck_im2col3x3_stride2(const float *padded, int channels, int h, int w, float
 void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
 
 /// Winograd F(2×2, 3×3) for 3×3, padding-1 convolutions of even-sized images (Lavin & Gray 2016):
-/// weights `w` [cout][cin][3][3] → `u` [16][cout][cin] = G g Gᵀ; zero-bordered input ((h+2) × (w+2) per channel)
+/// weights [cout][cin][3][3] → `u` [16][cout][cin] = G g Gᵀ; zero-bordered input ((h+2) × (w+2) per channel)
 /// → `v` [16][cin][tiles] = Bᵀ d B per 4×4 tile (tiles = h/2 · w/2, row-major); after the 16 products
 /// m[k] = u[k]·v[k], `m` [16][cout][tiles] → `y` [cout][h][w] = Aᵀ m A + bias[o].
-void ck_winograd_weights(const float *w, int cout, int cin, float *u);
-void ck_winograd_input(const float *padded, int cin, int h, int w, float *v);
-void ck_winograd_output(const float *m, int cout, int h, int w, const float *bias, float *y);
+/// Each call does a contiguous part, so that threads can share the work: `ck_winograd_weights` the `pairs`
+/// kernels (o, i) from `w` (9 floats each; `ck_winograd_weights_f16`: 9 fp16 values, widened exactly) into
+/// u[k·stride + ·] (stride = cout·cin; `w` and `u` offset by the first pair); `ck_winograd_input` `channels`
+/// padded channels into v[k·stride + c·ldc + tile] (ldc ≥ tiles: the row of channel c, which may hold several
+/// samples' tiles side by side; stride = cin·ldc); `ck_winograd_output` `channels` output channels from
+/// m[k·stride + o·ldc + tile] (stride = cout·ldc).
+void ck_winograd_weights(const float *w, size_t pairs, float *u, size_t stride);
+void ck_winograd_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride);
+void ck_winograd_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride);
+void ck_winograd_output(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc, size_t stride);
+
+/// Fused attention of one head for `rows` query rows: out_i = Σ_j softmax_j(scale · q_i·k_j) v_j, with q_i at
+/// q + i·ldq, k_j and v_j at k + j·ldkv and v + j·ldkv (d values each), out_i at out + i·ldo. The scores of a few
+/// rows at a time stay in cache (no m × m matrix in memory): max-subtracted exponentials (the Cephes-style
+/// polynomial of `ck_softmax_rows`), Σ in Float32. Works on its copy of K (transposed) and V in `scratch`
+/// (`ck_attention_scratch_count(m, d)` floats, on every path; the caller owns it, so no thread allocates).
+void ck_attention(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d, float scale,
+                  float *out, int ldo, float *scratch);
+size_t ck_attention_scratch_count(int m, int d);
 
 #endif

@@ -4,8 +4,10 @@ import Foundation
 /// diffusers' `Attention` (non-causal, no mask): Q = x·W_qᵀ, K = c·W_kᵀ, V = c·W_vᵀ (c = x for self-attention),
 /// per head softmax(Q_h K_hᵀ / √d_h) V_h, then `to_out.0`.
 ///
-/// The scores are formed for blocks of query rows (at most `scoreBudget` floats at a time, so 4096 tokens take
-/// 16 MB, not 64 MB per head), each block by two `sgemm`s and a row softmax in between.
+/// On the AVX-512 and AVX2 paths each head runs in `ck_attention` (fused: the scores of a few query rows at a time
+/// stay in cache, never the n × m matrix), heads × row blocks shared among the cores. On the portable path the
+/// scores are formed for blocks of query rows (at most `scoreBudget` floats at a time, so 4096 tokens take 16 MB,
+/// not 64 MB per head), each block by two `sgemm`s and a row softmax in between.
 struct Attention: @unchecked Sendable {
     let heads: Int
     let headDim: Int
@@ -42,15 +44,47 @@ struct Attention: @unchecked Sendable {
         let k = toK.apply(source, rows: batch * m, scratch: scratch)
         let v = toV.apply(source, rows: batch * m, scratch: scratch)
         let o = FloatBuffer(count: batch * n * inner)
+        let scale = 1 / Float(headDim).squareRoot()
+        if ck_instruction_set_in_use() == CK_GENERIC {
+            blockedAttention(q: q.pointer, k: k.pointer, v: v.pointer, o: o.pointer, batch: batch, n: n, m: m, scale: scale)
+        } else {
+            // Work items: (sample, head, block of query rows), at least 4 per core so that they even out; each core
+            // takes a contiguous run of them with its own scratch (allocated here: no allocation on the workers).
+            let pairs = batch * heads
+            let splits = max(1, min(n / 16, (4 * Parallel.threads + pairs - 1) / pairs))
+            let items = pairs * splits, parts = min(Parallel.threads, items)
+            let perPart = ck_attention_scratch_count(Int32(m), Int32(headDim))
+            let scratchBuffer = FloatBuffer(count: parts * perPart)
+            Parallel.forEachPart(items, parts: parts) { part, run in
+                let work = scratchBuffer.pointer + part * perPart
+                for item in run {
+                    let pair = item / splits, split = item % splits
+                    let b = pair / heads, h = pair % heads
+                    let start = n * split / splits, end = n * (split + 1) / splits
+                    let column = h * headDim
+                    ck_attention(q.pointer + (b * n + start) * inner + column, Int32(inner), Int32(end - start),
+                                 k.pointer + b * m * inner + column, v.pointer + b * m * inner + column, Int32(inner),
+                                 Int32(m), Int32(headDim), scale, o.pointer + (b * n + start) * inner + column, Int32(inner),
+                                 work)
+                }
+            }
+            GEMMStatistics.add(4 * batch * heads * n * m * headDim)  // Q·Kᵀ and P·V
+        }
+        toOut.apply(o.pointer, rows: batch * n, into: output, accumulate: accumulate, scratch: scratch)
+    }
+
+    /// The portable path: per head and block of query rows, S = scale·Q Kᵀ (`sgemm`), row softmax, O = S V.
+    private func blockedAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                  o: UnsafeMutablePointer<Float>, batch: Int, n: Int, m: Int, scale: Float) {
+        let inner = heads * headDim
         let blockRows = max(1, min(n, Self.scoreBudget / max(1, m)))
         let scores = FloatBuffer(count: blockRows * m)
-        let scale = 1 / Float(headDim).squareRoot()
         for b in 0..<batch {
             for h in 0..<heads {
-                let qh = q.pointer + b * n * inner + h * headDim
-                let kh = k.pointer + b * m * inner + h * headDim
-                let vh = v.pointer + b * m * inner + h * headDim
-                let oh = o.pointer + b * n * inner + h * headDim
+                let qh = q + b * n * inner + h * headDim
+                let kh = k + b * m * inner + h * headDim
+                let vh = v + b * m * inner + h * headDim
+                let oh = o + b * n * inner + h * headDim
                 var start = 0
                 while start < n {
                     let rows = min(blockRows, n - start)
@@ -63,6 +97,5 @@ struct Attention: @unchecked Sendable {
                 }
             }
         }
-        toOut.apply(o.pointer, rows: batch * n, into: output, accumulate: accumulate, scratch: scratch)
     }
 }

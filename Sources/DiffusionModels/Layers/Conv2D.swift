@@ -8,9 +8,7 @@ import Tensors
 /// input x̂ ((H+2) × (W+2) per channel). Shift (ky, kx) of x̂ is x̂ itself read from offset ky·(W+2)+kx, so each
 /// product reads the padded image in place (no im2col buffer); the output is computed H × (W+2) wide and its
 /// two border columns dropped. The weight is stored tap-major (W_{ky,kx} is C_out × C_in) once at load.
-/// 3×3, stride 1 on even-sized images with enough tiles: Winograd F(2×2, 3×3) instead (Lavin & Gray 2016:
-/// 16 `sgemm`s of C_out × C_in × tiles, 2.25× fewer multiplications), unless its transformed input would exceed
-/// `winogradBudget` floats. The weights are transformed per call (they stay fp16 in memory).
+/// 3×3, stride 1 on even-sized images with enough tiles: Winograd F(2×2, 3×3) instead (Conv2D+Winograd.swift).
 /// 3×3, stride 2 (the downsampler): im2col then one `sgemm` (the output is a quarter of the input).
 struct Conv2D: @unchecked Sendable {
     enum Kind { case pointwise, same3x3, strided3x3 }
@@ -20,9 +18,6 @@ struct Conv2D: @unchecked Sendable {
     let outChannels: Int
     let weight: StoredWeights
     let bias: [Float]
-
-    /// Largest Winograd work buffer (transformed input + products), in floats (256 MB).
-    static let winogradBudget = 1 << 26
 
     init(_ reader: WeightReader, _ prefix: String, in inChannels: Int, out outChannels: Int, kernel: Int,
          stride: Int = 1) throws {
@@ -55,6 +50,10 @@ struct Conv2D: @unchecked Sendable {
         let ow = kind == .strided3x3 ? (w - 1) / 2 + 1 : w
         let out = FeatureMap(batch: x.batch, channels: outChannels, height: oh, width: ow)
         let n = oh * ow
+        if kind == .same3x3 && usesWinograd(height: h, width: w) {
+            applyWinograd(x, upsample: upsample, channelBias: channelBias, residual: residual, into: out, scratch: scratch)
+            return out
+        }
         weight.withFloats(scratch) { wp in
             switch kind {
             case .pointwise:
@@ -63,31 +62,6 @@ struct Conv2D: @unchecked Sendable {
                     prefill(y, columns: n, ld: n, batch: b, channelBias: channelBias, residual: residual)
                     sgemm(m: outChannels, n: n, k: inChannels, a: wp, lda: inChannels, b: x.sample(b), ldb: x.spatial,
                           beta: 1, c: y, ldc: n)
-                }
-            case .same3x3 where h % 2 == 0 && w % 2 == 0 && (h / 2) * (w / 2) >= 16
-                && 16 * max(inChannels, outChannels) * (h / 2) * (w / 2) <= Self.winogradBudget:
-                let tiles = (h / 2) * (w / 2), plane = (h + 2) * (w + 2)
-                let u = scratch.transformed(count: 16 * outChannels * inChannels)
-                ck_winograd_weights(wp, Int32(outChannels), Int32(inChannels), u)
-                let padded = scratch.padded(count: inChannels * plane)
-                let v = scratch.wide(count: 16 * inChannels * tiles + 16 * outChannels * tiles)
-                let products = v + 16 * inChannels * tiles
-                var channelBiases = [Float](repeating: 0, count: outChannels)
-                for b in 0..<x.batch {
-                    if upsample {
-                        ck_upsample_pad_image(x.sample(b), Int32(inChannels), Int32(x.height), Int32(x.width), padded)
-                    } else {
-                        ck_pad_image(x.sample(b), Int32(inChannels), Int32(h), Int32(w), padded)
-                    }
-                    ck_winograd_input(padded, Int32(inChannels), Int32(h), Int32(w), v)
-                    for k in 0..<16 {
-                        sgemm(m: outChannels, n: tiles, k: inChannels, a: u + k * outChannels * inChannels, lda: inChannels,
-                              b: v + k * inChannels * tiles, ldb: tiles, beta: 0, c: products + k * outChannels * tiles, ldc: tiles)
-                    }
-                    for c in 0..<outChannels { channelBiases[c] = bias[c] + (channelBias?[b * outChannels + c] ?? 0) }
-                    let y = out.sample(b)
-                    ck_winograd_output(products, Int32(outChannels), Int32(h), Int32(w), channelBiases, y)
-                    if let residual { ck_add(y, residual.sample(b), out.sampleCount) }
                 }
             case .same3x3:
                 let taps = scratch.transformed(count: 9 * outChannels * inChannels)

@@ -26,7 +26,13 @@ struct GroupNorm: Sendable {
         weight.withUnsafeBufferPointer { g in
             bias.withUnsafeBufferPointer { s in
                 guard let gb = g.baseAddress, let sb = s.baseAddress else { return }
-                ck_group_norm(x.sample(b), y, Int32(channels), Int32(x.spatial), Int32(groups), eps, gb, sb, silu ? 1 : 0)
+                // Groups are independent: each core normalises a run of them.
+                let per = channels / groups, spatial = x.spatial, source = x.sample(b)
+                Parallel.forEach(groups, minimum: max(1, 16_384 / max(1, per * spatial))) { part in
+                    let c0 = part.lowerBound * per
+                    ck_group_norm(source + c0 * spatial, y + c0 * spatial, Int32(part.count * per), Int32(spatial),
+                                  Int32(part.count), eps, gb + c0, sb + c0, silu ? 1 : 0)
+                }
             }
         }
     }
@@ -56,7 +62,10 @@ struct LayerNorm: Sendable {
         weight.withUnsafeBufferPointer { g in
             bias.withUnsafeBufferPointer { s in
                 guard let gb = g.baseAddress, let sb = s.baseAddress else { return }
-                ck_layer_norm(x, y, Int32(rows), Int32(dim), eps, gb, sb)
+                Parallel.forEach(rows, minimum: max(1, 16_384 / max(1, dim))) { part in
+                    let offset = part.lowerBound * dim
+                    ck_layer_norm(x + offset, y + offset, Int32(part.count), Int32(dim), eps, gb, sb)
+                }
             }
         }
     }

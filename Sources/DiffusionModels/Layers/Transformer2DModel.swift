@@ -37,7 +37,11 @@ struct BasicTransformerBlock: Sendable {
         norm3.apply(x, rows: rows, into: normed.pointer)
         let hidden = feedForwardIn.apply(normed.pointer, rows: rows, scratch: scratch)
         let gated = FloatBuffer(count: rows * 4 * dim)
-        ck_geglu(hidden.pointer, Int32(rows), Int32(4 * dim), gated.pointer)
+        let inner = 4 * dim
+        Parallel.forEach(rows, minimum: max(1, 16_384 / inner)) { part in
+            ck_geglu(hidden.pointer + part.lowerBound * 2 * inner, Int32(part.count), Int32(inner),
+                     gated.pointer + part.lowerBound * inner)
+        }
         feedForwardOut.apply(gated.pointer, rows: rows, into: x, accumulate: true, scratch: scratch)
     }
 }

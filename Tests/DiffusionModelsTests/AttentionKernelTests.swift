@@ -1,0 +1,83 @@
+import CKernels
+import Foundation
+import Testing
+
+/// `ck_attention` (the fused attention of the UNet and the VAE) against softmax(scale·QKᵀ)V computed in Float64,
+/// on every kernel path, for head widths and key counts that are and are not multiples of the vector widths, with
+/// heads interleaved in the rows (leading dimensions larger than the head) as the models lay them out.
+/// Tolerance: ≤ 1e-5 relative to the output's largest magnitude (Float32 sums over ≤ 4096 keys). The scratch starts
+/// as NaN, so any read of it before the kernel writes it shows. The last shape is one 512-wide head (as the VAE's).
+@Suite(.serialized)
+struct AttentionKernelTests {
+    /// Deterministic values in [−2, 2).
+    static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Double(state >> 40) / Double(1 << 24) * 4 - 2)
+        }
+    }
+
+    static func reference(q: [Float], k: [Float], v: [Float], rows: Int, m: Int, d: Int, ld: Int, column: Int,
+                          scale: Float) -> [Double] {
+        var out = [Double](repeating: 0, count: rows * d)
+        for i in 0..<rows {
+            var scores = (0..<m).map { j in
+                (0..<d).reduce(0.0) { $0 + Double(q[i * ld + column + $1]) * Double(k[j * ld + column + $1]) } * Double(scale)
+            }
+            let top = scores.max() ?? 0
+            scores = scores.map { exp($0 - top) }
+            let total = scores.reduce(0, +)
+            for e in 0..<d {
+                out[i * d + e] = (0..<m).reduce(0.0) { $0 + scores[$1] * Double(v[$1 * ld + column + e]) } / total
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [(37, 77, 40), (50, 130, 80), (9, 5, 3), (20, 300, 16), (7, 64, 160), (2, 2048, 512)])
+    func matchesFloat64Reference(shape: (Int, Int, Int)) {
+        let (rows, m, d) = shape
+        let heads = 2, ld = heads * d + 3  // two heads side by side, plus 3 unused columns
+        let q = Self.values(rows * ld, seed: 1), k = Self.values(m * ld, seed: 2), v = Self.values(m * ld, seed: 3)
+        let scale = 1 / Float(d).squareRoot()
+        onEveryKernelPath { path in
+            for head in 0..<heads {
+                let column = head * d
+                let sentinel: Float = 12345
+                var out = [Float](repeating: sentinel, count: rows * ld)
+                var scratch = [Float](repeating: .nan, count: ck_attention_scratch_count(Int32(m), Int32(d)))
+                ck_attention(q.withUnsafeBufferPointer { $0.baseAddress! + column }, Int32(ld), Int32(rows),
+                             k.withUnsafeBufferPointer { $0.baseAddress! + column }, v.withUnsafeBufferPointer { $0.baseAddress! + column },
+                             Int32(ld), Int32(m), Int32(d), scale, out.withUnsafeMutableBufferPointer { $0.baseAddress! + column },
+                             Int32(ld), &scratch)
+                let expected = Self.reference(q: q, k: k, v: v, rows: rows, m: m, d: d, ld: ld, column: column, scale: scale)
+                let largest = expected.map(abs).max() ?? 1
+                var worst = 0.0
+                for i in 0..<rows {
+                    for e in 0..<d { worst = max(worst, abs(Double(out[i * ld + column + e]) - expected[i * d + e])) }
+                    // Columns outside this head are left alone.
+                    for e in 0..<ld where e < column || e >= column + d { #expect(out[i * ld + e] == sentinel, "path \(path)") }
+                }
+                #expect(worst / largest <= 1e-5, "path \(path), shape \(shape), head \(head): \(worst / largest)")
+            }
+        }
+    }
+
+    /// Large scores (scale·q·k up to ±800) must not overflow: the maximum is subtracted before e^x.
+    @Test func largeScoresStayFinite() {
+        let rows = 5, m = 33, d = 20
+        let q = Self.values(rows * d, seed: 4).map { $0 * 10 }, k = Self.values(m * d, seed: 5).map { $0 * 10 }
+        let v = Self.values(m * d, seed: 6)
+        onEveryKernelPath { path in
+            var out = [Float](repeating: 0, count: rows * d)
+            var scratch = [Float](repeating: .nan, count: ck_attention_scratch_count(Int32(m), Int32(d)))
+            ck_attention(q, Int32(d), Int32(rows), k, v, Int32(d), Int32(m), Int32(d), 1, &out, Int32(d), &scratch)
+            let expected = Self.reference(q: q, k: k, v: v, rows: rows, m: m, d: d, ld: d, column: 0, scale: 1)
+            let finite = out.allSatisfy { $0.isFinite }
+            #expect(finite, "path \(path)")
+            let worst = zip(out, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * (expected.map(abs).max() ?? 1), "path \(path)")
+        }
+    }
+}
