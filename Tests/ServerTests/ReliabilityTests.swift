@@ -62,14 +62,16 @@ struct ReliabilityTests {
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             request.body = .stream(StallingBody(), length: .known(Int64(1 << 20)))
-            _ = try? await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            _ = try? await HTTPClient.shared.execute(request, timeout: .seconds(300))
         }
         try await Task.sleep(for: .milliseconds(300))
         let start = ContinuousClock.now
         let tag = try await http(.PUT, server.base + "/v1/concepts/cat/aliases/live", token: token, body: json(["version": 1]))
         #expect(tag.status == 200)
         #expect(try runConcepts(["--store", server.root.path, "register", "cat", "--base", "tiny", "--category", "cat", tinyConcept("cat-diffusers").path]).status == 0)
-        #expect(ContinuousClock.now - start < .seconds(30))
+        // Were a lock held for the stalled upload, these would wait for its 300 s timeout; under a loaded
+        // CI machine a register alone can take tens of seconds.
+        #expect(ContinuousClock.now - start < .seconds(150))
         stalled.cancel()
         #expect(try server.store.versions(of: "cat").count == 2)
     }
@@ -127,17 +129,22 @@ struct ReliabilityTests {
         let archive = root.appendingPathComponent("cat.tar")
         try tarFolder(tinyConcept("cat-diffusers"), to: archive)
         let bytes = try Data(contentsOf: archive)
+        let progress = ChunkCounter()
         let inFlight = Task { () -> Int in
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port2)/v1/concepts/late/versions?base=tiny&category=cat")
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.body = .stream(SlowBody(data: bytes, chunks: 12, pause: .milliseconds(250)), length: .known(Int64(bytes.count)))
+            request.body = .stream(SlowBody(data: bytes, chunks: 12, pause: .milliseconds(250), progress: progress),
+                                   length: .known(Int64(bytes.count)))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             _ = try await response.body.collect(upTo: 1 << 20)
             return Int(response.status.code)
         }
-        // SIGTERM while the body is still arriving (the head and first chunk are in, ~2 s of body to go).
-        try await Task.sleep(for: .milliseconds(1000))
+        // SIGTERM while the body is still arriving: once the client has sent the head and two chunks (so the
+        // server holds the connection, whatever the machine's load), with ~2.5 s of body to go.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while progress.count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(progress.count >= 2, "the upload never started")
         second.terminate()
         #expect(try await inFlight.value == 201)
         second.waitUntilExit()
@@ -170,6 +177,8 @@ struct SlowBody: AsyncSequence, Sendable {
     let data: Data
     let chunks: Int
     let pause: Duration
+    /// Counts the chunks handed to the client so far.
+    var progress = ChunkCounter()
     struct AsyncIterator: AsyncIteratorProtocol {
         let body: SlowBody
         var index = 0
@@ -179,8 +188,17 @@ struct SlowBody: AsyncSequence, Sendable {
             guard start < body.data.count else { return nil }
             if index > 0 { try await Task.sleep(for: body.pause) }
             index += 1
+            body.progress.increment()
             return NIOCore.ByteBuffer(bytes: body.data[start..<Swift.min(start + size, body.data.count)])
         }
     }
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(body: self) }
+}
+
+/// A counter shared between a request body and the test that waits on it.
+final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    var count: Int { lock.withLock { value } }
+    func increment() { lock.withLock { value += 1 } }
 }
