@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(name: "RegistryPostgresTests", dependencies: ["TestSupport", "RegistryPostgres", "Registry", "RegistrySchema"]),
         .testTarget(name: "SamplingTests", dependencies: ["TestSupport", "Sampling"]),
         .testTarget(name: "GenerationTests", dependencies: ["TestSupport", "Generation", "Sampling", "Registry", "CustomDiffusion", "DiffusionModels", "TensorFormats", "Tensors"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "concepts", "TensorFormats", "TextEncoder"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "concepts", "TensorFormats", "TextEncoder", "RegistryPostgres"]),
         .testTarget(
             name: "RegistryS3Tests",
             dependencies: [
