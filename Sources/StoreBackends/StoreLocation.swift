@@ -1,5 +1,6 @@
 import Foundation
 import Registry
+import RegistryPostgres
 
 /// Where a store's two halves live (CLI.md "Backends"): the catalog (`--catalog`, `$CONCEPTS_CATALOG`)
 /// and the blobs (`--blobs`, `$CONCEPTS_BLOBS`). Without either, both sit in the store directory
@@ -73,21 +74,13 @@ public struct StoreLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let catalogText = switch catalog {
         case .sqlite(let url): url.path
-        case .postgres(let url): Self.redactingPassword(url)
+        case .postgres(let url): (try? PostgresLocation(url: url).redacted) ?? "postgres://(an unparsable URL)"
         }
         let blobsText = switch blobs {
         case .folder(let url): url.path
         case .s3(let url): url
         }
         return "catalog \(catalogText), blobs \(blobsText)"
-    }
-
-    /// `postgres://user:secret@host/db` → `postgres://user:***@host/db` (for messages and logs).
-    public static func redactingPassword(_ url: String) -> String {
-        guard let components = URLComponents(string: url), components.password != nil else { return url }
-        var redacted = components
-        redacted.password = "***"
-        return redacted.string ?? url
     }
 
     private static func hasScheme(_ text: String) -> Bool {
