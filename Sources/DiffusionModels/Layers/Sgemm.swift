@@ -8,14 +8,55 @@ import Tensors
 let parallelProductFlops = 1e8
 
 /// Row-major `C = α·op(A)·op(B) + β·C` through OpenBLAS (`cblas_sgemm`), the product every large layer uses.
+///
+/// Products of at least `parallelProductFlops` are split in `Parallel.threads` bands of C's rows (or of its columns,
+/// whichever dimension is longer), each a single-threaded `cblas_sgemm` on its own core. OpenBLAS's own threading
+/// synchronises its threads inside every product and leaves its workers spinning in `sched_yield` between them
+/// (15 % of a 512² step's CPU time, against our kernels' threads); the bands need neither, at the price of packing
+/// the shared operand once per band. `CONCEPTS_GEMM_SPLIT=0` goes back to OpenBLAS's threads (for A/B).
 @inline(__always)
 func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
            c: UnsafeMutablePointer<Float>, ldc: Int) {
-    BLASRuntime.threads(forFlops: 2 * Double(m) * Double(n) * Double(k), parallelFrom: parallelProductFlops)
+    let flops = 2 * Double(m) * Double(n) * Double(k)
+    GEMMStatistics.add(2 * m * n * k)
+    guard GEMMSplit.enabled, flops >= parallelProductFlops, Parallel.threads > 1 else {
+        BLASRuntime.threads(forFlops: flops, parallelFrom: parallelProductFlops)
+        singleSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    BLASRuntime.threads(forFlops: 0)
+    let alongRows = m >= n
+    let length = alongRows ? m : n
+    let blocks = (length + 15) / 16  // bands start on multiples of 16 rows/columns (whole kernel panels)
+    let parts = min(Parallel.threads, blocks)
+    Parallel.forEachPart(blocks, parts: parts) { _, range in
+        let start = range.lowerBound * 16, count = min(length, range.upperBound * 16) - start
+        guard count > 0 else { return }
+        if alongRows {
+            singleSgemm(transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k, alpha: alpha,
+                        a: transposeA ? a + start : a + start * lda, lda: lda, b: b, ldb: ldb, beta: beta,
+                        c: c + start * ldc, ldc: ldc)
+        } else {
+            singleSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: count, k: k, alpha: alpha, a: a,
+                        lda: lda, b: transposeB ? b + start * ldb : b + start, ldb: ldb, beta: beta, c: c + start,
+                        ldc: ldc)
+        }
+    }
+}
+
+/// Whether `sgemm` splits large products itself (`CONCEPTS_GEMM_SPLIT=0`: no, OpenBLAS threads them).
+enum GEMMSplit {
+    static let enabled: Bool = getenv("CONCEPTS_GEMM_SPLIT").map { String(cString: $0) != "0" } ?? true
+}
+
+@inline(__always)
+private func singleSgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    GEMMStatistics.add(2 * m * n * k)
 }
 
 /// Floating-point operations of every matrix product the models ran (2·m·n·k per `sgemm`), for benchmarks'
