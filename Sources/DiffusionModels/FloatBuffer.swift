@@ -5,13 +5,22 @@ import Foundation
 final class FloatBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    /// Bytes taken from `LargeBufferPool` (0: from `malloc`).
+    private let pooledBytes: Int
 
-    /// `count` floats, uninitialised (plus a few floats of slack that kernels may read past the end).
+    /// `count` floats, uninitialised (plus a few floats of slack that kernels may read past the end). Large buffers
+    /// come from `LargeBufferPool` (huge pages, reused across steps).
     init(count: Int) {
         self.count = count
         let bytes = max(64, (count + 16) * MemoryLayout<Float>.stride)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: count + 16)
+        if bytes >= LargeBufferPool.threshold, let mapped = LargeBufferPool.take(bytes) {
+            pooledBytes = bytes
+            pointer = mapped.bindMemory(to: Float.self, capacity: count + 16)
+        } else {
+            pooledBytes = 0
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            pointer = raw.bindMemory(to: Float.self, capacity: count + 16)
+        }
     }
 
     convenience init(copying values: [Float]) {
@@ -21,7 +30,13 @@ final class FloatBuffer: @unchecked Sendable {
         }
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if pooledBytes > 0 {
+            LargeBufferPool.give(UnsafeMutableRawPointer(pointer), bytes: pooledBytes)
+        } else {
+            pointer.deallocate()
+        }
+    }
 
     var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }

@@ -106,6 +106,7 @@ enum GenerationBench {
             model = try UNet2DConditionModel(configuration: configuration, weights: weights)
         }
         guard let unet = model else { throw CocoaError(.coderInvalidValue) }
+        figures["rss_after_unet_load_mb"] = processMemory("VmRSS")
         let sizes = (ProcessInfo.processInfo.environment["GENERATION_SIZES"] ?? "256,512").split(separator: ",").compactMap { Int($0) }
         for size in sizes {
             let latent = size / 8
@@ -133,6 +134,15 @@ enum GenerationBench {
             figures["seconds_per_step_\(size)"] = seconds
             figures["gflop_per_step_\(size)"] = Double(flops) / 1e9
             figures["gflops_\(size)"] = Double(flops) / 1e9 / seconds
+            figures["peak_rss_after_\(size)_mb"] = processMemory("VmHWM")
         }
+    }
+
+    /// A `/proc/self/status` figure (`VmRSS`, `VmHWM`: the peak RSS so far) in MiB, or -1 where there is none.
+    static func processMemory(_ field: String) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+              let kb = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return -1 }
+        return kb / 1024
     }
 }
