@@ -5,7 +5,7 @@ import Foundation
 final class FloatBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
-    /// Bytes taken from `LargeBufferPool` (0: from `malloc`).
+    /// The size of the mapping from `LargeBufferPool` (0: from `malloc`).
     private let pooledBytes: Int
 
     /// `count` floats, uninitialised (plus a few floats of slack that kernels may read past the end). Large buffers
@@ -14,8 +14,8 @@ final class FloatBuffer: @unchecked Sendable {
         self.count = count
         let bytes = max(64, (count + 16) * MemoryLayout<Float>.stride)
         if bytes >= LargeBufferPool.threshold, let mapped = LargeBufferPool.take(bytes) {
-            pooledBytes = bytes
-            pointer = mapped.bindMemory(to: Float.self, capacity: count + 16)
+            pooledBytes = mapped.size
+            pointer = mapped.pointer.bindMemory(to: Float.self, capacity: count + 16)
         } else {
             pooledBytes = 0
             let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
@@ -32,7 +32,7 @@ final class FloatBuffer: @unchecked Sendable {
 
     deinit {
         if pooledBytes > 0 {
-            LargeBufferPool.give(UnsafeMutableRawPointer(pointer), bytes: pooledBytes)
+            LargeBufferPool.give(UnsafeMutableRawPointer(pointer), size: pooledBytes)
         } else {
             pointer.deallocate()
         }

@@ -2,32 +2,39 @@
 import Foundation
 import Testing
 
-/// `LargeBufferPool`: large `FloatBuffer`s come from it, a released buffer is reused whole by the next request of
-/// its size class, and no more than the retained limit is ever kept after release.
+/// `LargeBufferPool`: large `FloatBuffer`s come from it, a released mapping is handed to the next request it fits
+/// (≤ 25 % larger), and live plus kept mappings never exceed the most ever live at once plus the floor.
 @Suite(.serialized)
 struct LargeBufferPoolTests {
-    @Test func releasedBuffersAreReusedAndTheRetainedBytesBounded() {
-        let floats = 3 << 20  // 12 MB: over the threshold, 6 units of 2 MiB
-        let size = LargeBufferPool.mappedSize((floats + 16) * 4)
-        #expect(size == 14 << 20)
-        let before = LargeBufferPool.retainedBytes
+    @Test func releasedMappingsAreReused() {
+        let floats = 3 << 20  // 12 MB + slack: 7 units of 2 MiB
+        #expect(LargeBufferPool.mappedSize((floats + 16) * 4) == 14 << 20)
         var first: FloatBuffer? = FloatBuffer(count: floats)
         let address = first.map { UnsafeMutableRawPointer($0.pointer) }
         first?.pointer.update(repeating: 1.5, count: floats)  // the whole buffer is writable
         first = nil
-        if before + size <= LargeBufferPool.retainedLimit {
-            #expect(LargeBufferPool.retainedBytes == before + size)
-            let second = FloatBuffer(count: floats - 1)  // same size class: the same mapping again
-            #expect(UnsafeMutableRawPointer(second.pointer) == address)
-            #expect(LargeBufferPool.retainedBytes == before)
+        let second = FloatBuffer(count: floats - (1 << 20))  // 5 units asked: a 7-unit mapping is > 25 % larger
+        #expect(UnsafeMutableRawPointer(second.pointer) != address)
+        let third = FloatBuffer(count: floats - 1)  // 7 units: the released mapping again
+        #expect(UnsafeMutableRawPointer(third.pointer) == address)
+        #expect(third.pointer[0] == 1.5)  // reused as it was, not a fresh zeroed page
+    }
+
+    @Test func mappedBytesStayWithinTheLiveHighWaterMark() {
+        var live: [FloatBuffer] = (0..<6).map { _ in FloatBuffer(count: 1 << 21) }  // 6 × 8 MB live at once
+        let limit = LargeBufferPool.limit
+        live.removeAll()
+        #expect(LargeBufferPool.mappedBytes <= limit)
+        // Many requests of other sizes, one at a time: never more mapped than the limit.
+        for k in 1...20 {
+            let buffer = FloatBuffer(count: (1 << 20) * (k % 7 + 1))
+            buffer.pointer[0] = 1
+            #expect(LargeBufferPool.mappedBytes <= LargeBufferPool.limit)
         }
-        // Releasing far more than the limit keeps at most the limit.
-        var many: [FloatBuffer] = (0..<(LargeBufferPool.retainedLimit / size + 3)).map { _ in FloatBuffer(count: floats) }
-        many.removeAll()
-        #expect(LargeBufferPool.retainedBytes <= LargeBufferPool.retainedLimit)
+        #expect(LargeBufferPool.limit == limit)  // one buffer at a time never raised the high-water mark
         // Small buffers stay with malloc and never enter the pool.
-        let retained = LargeBufferPool.retainedBytes
+        let mapped = LargeBufferPool.mappedBytes
         _ = FloatBuffer(count: 1000)
-        #expect(LargeBufferPool.retainedBytes == retained)
+        #expect(LargeBufferPool.mappedBytes == mapped)
     }
 }
