@@ -10,12 +10,12 @@ import Glibc
 /// A denoising step allocates and frees the same sizes in the same order every time (several GB per 512² step).
 /// Through `malloc` those buffers either came back as fresh pages (a fault and a zeroed page per 4 KiB: `malloc`
 /// maps anything over 32 MB itself) or stayed in the heap, fragmented, after the step (200 MB of the peak RSS at
-/// 512²). Here a released mapping is kept and handed to the next request it fits (at most 25 % larger than asked),
+/// 512²). Here a released mapping is kept and handed to the next request it fits (at most twice the size asked),
 /// as long as the mappings in use plus those kept stay within the most ever in use at once (`highWater`, at
 /// least `retainedFloor`); beyond that it is unmapped. So the pool's resident memory never exceeds the peak of
 /// the live buffers (+ the floor), and from the second step on most requests reuse pages that are already there
 /// instead of the kernel zeroing new ones.
-enum LargeBufferPool {
+public enum LargeBufferPool {
     /// Requests of at least this many bytes use the pool (smaller ones stay with `malloc`).
     static let threshold = 1 << 20
 
@@ -33,6 +33,8 @@ enum LargeBufferPool {
         var retained = 0  // bytes in `free`
         var live = 0  // bytes handed out and not given back
         var highWater = 0  // the most `live` has been
+        var newlyMapped = 0  // bytes ever mapped (each zeroed by the kernel on first touch)
+        var reused = 0  // bytes handed out again from `free`
     }
     private static let state = State()
 
@@ -45,14 +47,15 @@ enum LargeBufferPool {
         let wanted = mappedSize(bytes)
         state.lock.lock()
         defer { state.lock.unlock() }
-        // The smallest kept mapping that fits, if it is no more than 25 % larger.
+        // The smallest kept mapping that fits, if it is at most twice the size asked.
         var best: Int?
-        for (index, entry) in state.free.enumerated() where entry.size >= wanted && entry.size <= wanted + wanted / 4 {
+        for (index, entry) in state.free.enumerated() where entry.size >= wanted && entry.size <= 2 * wanted {
             if best.map({ entry.size < state.free[$0].size }) ?? true { best = index }
         }
         if let best {
             let entry = state.free.remove(at: best)
             state.retained -= entry.size
+            state.reused += entry.size
             state.live += entry.size
             state.highWater = max(state.highWater, state.live)
             return entry
@@ -61,6 +64,7 @@ enum LargeBufferPool {
               mapped != MAP_FAILED else { return nil }
         _ = madvise(mapped, wanted, MADV_HUGEPAGE)
         state.live += wanted
+        state.newlyMapped += wanted
         state.highWater = max(state.highWater, state.live)
         // Keep live + kept within the budget: unmap the oldest kept mappings first.
         while state.live + state.retained > budget, !state.free.isEmpty {
@@ -106,5 +110,12 @@ enum LargeBufferPool {
         state.lock.lock()
         defer { state.lock.unlock() }
         return budget
+    }
+
+    /// Bytes mapped afresh and bytes handed out again since the process started (benchmarks report both).
+    public static var traffic: (newlyMapped: Int, reused: Int) {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return (state.newlyMapped, state.reused)
     }
 }

@@ -135,6 +135,9 @@ enum GenerationBench {
             figures["gflop_per_step_\(size)"] = Double(flops) / 1e9
             figures["gflops_\(size)"] = Double(flops) / 1e9 / seconds
             figures["peak_rss_after_\(size)_mb"] = processMemory("VmHWM")
+            let pool = LargeBufferPool.traffic
+            figures["buffers_mapped_mb_after_\(size)"] = Double(pool.newlyMapped) / 1048576
+            figures["buffers_reused_mb_after_\(size)"] = Double(pool.reused) / 1048576
         }
     }
 
