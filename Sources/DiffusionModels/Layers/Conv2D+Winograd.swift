@@ -31,8 +31,11 @@ extension Conv2D {
     /// Largest transformed input for which the batch shares one set of products, in floats (64 MB).
     static let mergedBudget = 1 << 24
 
-    /// Transformed weights + products of the blocks in flight (all cores), in floats (64 MB).
-    static let blockBudget = 1 << 24
+    /// Transformed weights + products of the blocks in flight (all cores), in floats (64 MB;
+    /// `CONCEPTS_WINOGRAD_BLOCK_FLOATS=N` lowers it, so that tests see several blocks on small layers).
+    static var blockBudget: Int {
+        getenv("CONCEPTS_WINOGRAD_BLOCK_FLOATS").flatMap { Int(String(cString: $0)) }.map { min($0, 1 << 24) } ?? 1 << 24
+    }
 
     /// Fewest 4×4 tiles per sample for F(4×4, 3×3): below, the weight transform (36 floats per channel pair, per
     /// call) outweighs the saved multiplications and F(2×2, 3×3) runs (SD's 16² and 8² latent levels).
