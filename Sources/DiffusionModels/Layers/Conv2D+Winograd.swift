@@ -38,8 +38,10 @@ extension Conv2D {
     }
 
     /// Fewest 4×4 tiles per sample for F(4×4, 3×3): below, the weight transform (36 floats per channel pair, per
-    /// call) outweighs the saved multiplications and F(2×2, 3×3) runs (SD's 16² and 8² latent levels).
-    static let f4MinimumTiles = 64
+    /// call) and the thin products outweigh the saved multiplications and F(2×2, 3×3) runs. Measured on a 512² SD
+    /// step (CPU seconds of the 3×3 convolutions per level, F4 / F2): 64² 0.94 / 2.01, 32² 1.05 / 1.56,
+    /// 16² 1.21 / 1.31, 8² (4 tiles) 1.06 / 0.70.
+    static let f4MinimumTiles = 16
 
     /// `CONCEPTS_WINOGRAD_MERGE=0` runs the products per sample whatever the size (tests compare both ways).
     static var mergingDisabled: Bool { getenv("CONCEPTS_WINOGRAD_MERGE").map { String(cString: $0) == "0" } ?? false }
