@@ -125,10 +125,11 @@ void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
 /// m[k] = u[k]·v[k], `m` [16][cout][tiles] → `y` [cout][h][w] = Aᵀ m A + bias[o].
 /// Each call does a contiguous part, so that threads can share the work: `ck_winograd_weights` the `pairs`
 /// kernels (o, i) from `w` (9 floats each; `ck_winograd_weights_f16`: 9 fp16 values, widened exactly) into
-/// u[k·stride + ·] (stride = cout·cin; `w` and `u` offset by the first pair); `ck_winograd_input` `channels`
+/// u[k·stride + ·] (stride = the pairs of the block being transformed, cout·cin for all of them; `w` and `u`
+/// offset by the first pair); `ck_winograd_input` `channels`
 /// padded channels into v[k·stride + c·ldc + tile] (ldc ≥ tiles: the row of channel c, which may hold several
 /// samples' tiles side by side; stride = cin·ldc); `ck_winograd_output` `channels` output channels from
-/// m[k·stride + o·ldc + tile] (stride = cout·ldc).
+/// m[k·stride + o·ldc + tile] (stride = the output channels of the block of products times ldc).
 void ck_winograd_weights(const float *w, size_t pairs, float *u, size_t stride);
 void ck_winograd_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride);
 void ck_winograd_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride);
