@@ -34,6 +34,11 @@ DECLARE(void, ck_winograd_weights_f16, (const uint16_t *w, size_t pairs, float *
 DECLARE(void, ck_winograd_input, (const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride))
 DECLARE(void, ck_winograd_output, (const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc,
                                    size_t stride))
+DECLARE(void, ck_winograd4_weights, (const float *w, size_t pairs, float *u, size_t stride))
+DECLARE(void, ck_winograd4_weights_f16, (const uint16_t *w, size_t pairs, float *u, size_t stride))
+DECLARE(void, ck_winograd4_input, (const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride))
+DECLARE(void, ck_winograd4_output, (const float *m, int channels, int h, int w, const float *bias, const float *residual,
+                                    float *y, size_t ldc, size_t stride))
 DECLARE(void, ck_attention, (const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
                              float scale, float *out, int ldo, float *scratch))
 DECLARE(void, ck_im2col3x3_stride2, (const float *padded, int channels, int h, int w, float *cols))
@@ -85,6 +90,23 @@ void ck_winograd_input(const float *padded, int channels, int h, int w, float *v
 
 void ck_winograd_output(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc, size_t stride) {
     DISPATCH(ck_winograd_output, (m, channels, h, w, bias, y, ldc, stride))
+}
+
+void ck_winograd4_weights(const float *w, size_t pairs, float *u, size_t stride) {
+    DISPATCH(ck_winograd4_weights, (w, pairs, u, stride))
+}
+
+void ck_winograd4_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride) {
+    DISPATCH(ck_winograd4_weights_f16, (w, pairs, u, stride))
+}
+
+void ck_winograd4_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride) {
+    DISPATCH(ck_winograd4_input, (padded, channels, h, w, v, ldc, stride))
+}
+
+void ck_winograd4_output(const float *m, int channels, int h, int w, const float *bias, const float *residual, float *y,
+                         size_t ldc, size_t stride) {
+    DISPATCH(ck_winograd4_output, (m, channels, h, w, bias, residual, y, ldc, stride))
 }
 
 void ck_attention(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d, float scale,

@@ -53,8 +53,8 @@ let kernelPaths: [String] = {
     return paths
 }()
 
-/// Held while a test runs on a chosen kernel path: `CONCEPTS_KERNELS` is process-wide and suites run concurrently.
-let kernelPathLock = NSLock()
+// `kernelPathLock` (TestSupport) is held while a test runs on a chosen kernel path: `CONCEPTS_KERNELS` is
+// process-wide and suites run concurrently.
 
 /// Runs `body` once per kernel path with `CONCEPTS_KERNELS` set to it (restored afterwards), one test at a time
 /// across suites (`kernelPathLock`), since the variable is process-wide.

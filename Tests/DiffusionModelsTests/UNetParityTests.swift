@@ -40,6 +40,21 @@ struct UNetParityTests {
         }
     }
 
+    /// The same with F(4×4, 3×3) wherever the latents are a multiple of 4 (`CONCEPTS_WINOGRAD=4`: 8×16 and 4×8 here,
+    /// where by size F(2×2) or direct would run), and with F(2×2, 3×3) only (`CONCEPTS_WINOGRAD=2`).
+    @Test(arguments: ["4", "2"])
+    func batchTwoWithEachWinogradTile(tile: String) throws {
+        let model = try UNet2DConditionModel(configuration: Fixtures.unetConfiguration(), weights: Fixtures.unetWeights())
+        let expected = try Fixtures.floats(goldens, "a.out")
+        try onEveryKernelPath { path in
+            setenv("CONCEPTS_WINOGRAD", tile, 1)
+            defer { unsetenv("CONCEPTS_WINOGRAD") }
+            let out = try model.predict(latents: latents, batch: 2, height: 8, width: 16, timestep: 999,
+                                        encoderHiddenStates: text, sequenceLength: 77)
+            #expect(relativeError(out, expected) <= 1e-4, "kernel path \(path), F\(tile)")
+        }
+    }
+
     @Test func batchOneAtFloatTimestep() throws {
         let model = try UNet2DConditionModel(configuration: Fixtures.unetConfiguration(), weights: Fixtures.unetWeights())
         let expected = try Fixtures.floats(goldens, "b.out")

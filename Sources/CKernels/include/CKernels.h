@@ -125,14 +125,28 @@ void ck_taps_from_kernel3x3(const float *w, int cout, int cin, float *taps);
 /// m[k] = u[k]·v[k], `m` [16][cout][tiles] → `y` [cout][h][w] = Aᵀ m A + bias[o].
 /// Each call does a contiguous part, so that threads can share the work: `ck_winograd_weights` the `pairs`
 /// kernels (o, i) from `w` (9 floats each; `ck_winograd_weights_f16`: 9 fp16 values, widened exactly) into
-/// u[k·stride + ·] (stride = cout·cin; `w` and `u` offset by the first pair); `ck_winograd_input` `channels`
+/// u[k·stride + ·] (stride = the pairs of the block being transformed, cout·cin for all of them; `w` and `u`
+/// offset by the first pair); `ck_winograd_input` `channels`
 /// padded channels into v[k·stride + c·ldc + tile] (ldc ≥ tiles: the row of channel c, which may hold several
 /// samples' tiles side by side; stride = cin·ldc); `ck_winograd_output` `channels` output channels from
-/// m[k·stride + o·ldc + tile] (stride = cout·ldc).
+/// m[k·stride + o·ldc + tile] (stride = the output channels of the block of products times ldc).
 void ck_winograd_weights(const float *w, size_t pairs, float *u, size_t stride);
 void ck_winograd_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride);
 void ck_winograd_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride);
 void ck_winograd_output(const float *m, int channels, int h, int w, const float *bias, float *y, size_t ldc, size_t stride);
+
+/// Winograd F(4×4, 3×3) (Lavin & Gray 2016): Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A per 4×4 output tile, 36 products per
+/// tile instead of 144, with the 6×6 matrices Bᵀ, G (1/4, 1/6, 1/24 scaled) and 4×6 Aᵀ of points 0, ±1, ±2, ∞
+/// (written out in winograd4_body.h). The same layouts and contiguous-part calls as F(2×2, 3×3) above with 36
+/// positions (k = 6·row + column) and tiles = h/4 · w/4 (h and w multiples of 4) of 6×6 input tiles at stride 4:
+/// `ck_winograd4_weights` → u[k·stride + pair], `ck_winograd4_input` padded channels → v[k·stride + c·ldc + tile],
+/// `ck_winograd4_output` m[k·stride + o·ldc + tile] → y[o][h][w] = Aᵀ m A + bias[o] (+ residual[o][h][w] when
+/// `residual` is not NULL).
+void ck_winograd4_weights(const float *w, size_t pairs, float *u, size_t stride);
+void ck_winograd4_weights_f16(const uint16_t *w, size_t pairs, float *u, size_t stride);
+void ck_winograd4_input(const float *padded, int channels, int h, int w, float *v, size_t ldc, size_t stride);
+void ck_winograd4_output(const float *m, int channels, int h, int w, const float *bias, const float *residual, float *y,
+                         size_t ldc, size_t stride);
 
 /// Fused attention of one head for `rows` query rows: out_i = Σ_j softmax_j(scale · q_i·k_j) v_j, with q_i at
 /// q + i·ldq, k_j and v_j at k + j·ldkv and v + j·ldkv (d values each), out_i at out + i·ldo. The scores of a few

@@ -15,8 +15,10 @@ extension Conv2D {
     static let im2colMaxPixels = 64
     static let im2colBudget = 1 << 23
 
+    /// Whether an h × w output takes this path (not while `CONCEPTS_WINOGRAD` forces a Winograd tile: tests run
+    /// Winograd on small images that way).
     func usesIm2col(height h: Int, width w: Int, batch: Int) -> Bool {
-        h * w <= Self.im2colMaxPixels && 9 * inChannels * h * w * batch <= Self.im2colBudget
+        Self.forcedTile == nil && h * w <= Self.im2colMaxPixels && 9 * inChannels * h * w * batch <= Self.im2colBudget
     }
 
     func applyIm2col(_ x: FeatureMap, upsample: Bool, channelBias: UnsafePointer<Float>?, residual: FeatureMap?,

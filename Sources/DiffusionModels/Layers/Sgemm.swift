@@ -46,6 +46,16 @@ func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k
     }
 }
 
+/// `C = A·B` (row-major, no transposes) as one single-threaded `cblas_sgemm` on the calling thread, counted in
+/// `GEMMStatistics`: for products that callers already run side by side on the cores (the Winograd blocks).
+/// OpenBLAS must be single-threaded (`BLASRuntime.threads(forFlops: 0)`) before.
+func singleThreadedSgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+    GEMMStatistics.add(2 * m * n * k)
+    singleSgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                beta: 0, c: c, ldc: ldc)
+}
+
 /// Whether `sgemm` splits large products itself (`CONCEPTS_GEMM_SPLIT=0`: no, OpenBLAS threads them).
 enum GEMMSplit {
     static let enabled: Bool = getenv("CONCEPTS_GEMM_SPLIT").map { String(cString: $0) != "0" } ?? true
