@@ -68,6 +68,18 @@ struct FeatureMap {
     /// The first value of sample `b`.
     func sample(_ b: Int) -> UnsafeMutablePointer<Float> { buffer.pointer + b * sampleCount }
 
+    /// The first sample copied `batch` times.
+    func repeatingSample(_ batch: Int) -> FeatureMap {
+        let out = FeatureMap(batch: batch, channels: channels, height: height, width: width)
+        for b in 0..<batch { out.sample(b).update(from: sample(0), count: sampleCount) }
+        return out
+    }
+
+    /// Whether every sample equals the first, value for value (bit patterns: −0 ≠ +0, NaN ≠ nothing).
+    var samplesIdentical: Bool {
+        (1..<max(1, batch)).allSatisfy { memcmp(sample(0), sample($0), sampleCount * MemoryLayout<Float>.stride) == 0 }
+    }
+
     /// The channel concatenation `[self, other]` per sample (diffusers' `torch.cat([h, skip], dim=1)`).
     func concatenatingChannels(_ other: FeatureMap) -> FeatureMap {
         let out = FeatureMap(batch: batch, channels: channels + other.channels, height: height, width: width)

@@ -125,6 +125,9 @@ public final class UNet2DConditionModel: @unchecked Sendable {
                        timestep: timestep, text: FloatBuffer(copying: encoderHiddenStates), textTokens: sequenceLength).buffer.array
     }
 
+    /// `CONCEPTS_SHARED_PREFIX=0` runs identical samples separately all the way (for A/B and tests).
+    static var sharesGuidancePrefix: Bool { getenv("CONCEPTS_SHARED_PREFIX").map { String(cString: $0) != "0" } ?? true }
+
     func forward(_ x: FeatureMap, timestep: Double, text: FloatBuffer, textTokens: Int) -> FeatureMap {
         let config = configuration
         let sinusoid = TimestepEmbedding.sinusoidal(timestep: timestep, dim: config.blockOutChannels[0],
@@ -137,10 +140,15 @@ public final class UNet2DConditionModel: @unchecked Sendable {
         // Every ResNet block applies SiLU to temb before its projection: once here.
         ck_silu(temb.pointer, temb.pointer, temb.count)
 
-        var h = convIn.apply(x, scratch: scratch)
-        var skips = [h]
-        for block in downBlocks {
-            h = block.apply(h, temb: temb, text: text.pointer, textTokens: textTokens, skips: &skips, scratch: scratch)
+        // Classifier-free guidance runs the same latents twice (unconditional and text): until the first
+        // cross-attention every layer computes the same values for both, so they run once, on one sample.
+        let shared = Self.sharesGuidancePrefix && x.batch > 1 && x.samplesIdentical && !downBlocks.isEmpty
+        let first = shared ? FeatureMap(buffer: x.buffer, batch: 1, channels: x.channels, height: x.height, width: x.width) : x
+        var h = convIn.apply(first, scratch: scratch)
+        var skips = [shared ? h.repeatingSample(x.batch) : h]
+        for (index, block) in downBlocks.enumerated() {
+            h = block.apply(h, temb: temb, text: text.pointer, textTokens: textTokens, skips: &skips,
+                            expandingTo: shared && index == 0 ? x.batch : nil, scratch: scratch)
         }
         h = midBlock.apply(h, temb: temb, text: text.pointer, textTokens: textTokens, scratch: scratch)
         for block in upBlocks {

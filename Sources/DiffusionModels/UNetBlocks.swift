@@ -7,13 +7,20 @@ struct UNetDownBlock: Sendable {
     var attentions: [Transformer2DModel]
     let downsampler: Conv2D?
 
-    /// Runs the block, appending each output to `skips` (diffusers' `down_block_res_samples`).
+    /// Runs the block, appending each output to `skips` (diffusers' `down_block_res_samples`). `expandingTo` B: `x`
+    /// holds one sample standing for B identical ones; the first resnet runs on it alone, and the samples part at
+    /// the first cross-attention (or after that resnet, in a block without attention).
     func apply(_ x: FeatureMap, temb: FloatBuffer, text: UnsafePointer<Float>, textTokens: Int, skips: inout [FeatureMap],
-               scratch: WeightScratch) -> FeatureMap {
+               expandingTo: Int? = nil, scratch: WeightScratch) -> FeatureMap {
         var h = x
         for (i, resnet) in resnets.enumerated() {
             h = resnet.apply(h, activatedTimeEmbedding: temb, scratch: scratch)
-            if i < attentions.count { h = attentions[i].apply(h, text: text, textTokens: textTokens, scratch: scratch) }
+            let expand = i == 0 ? expandingTo : nil
+            if i < attentions.count {
+                h = attentions[i].apply(h, text: text, textTokens: textTokens, expandingTo: expand, scratch: scratch)
+            } else if let expand {
+                h = h.repeatingSample(expand)
+            }
             skips.append(h)
         }
         if let downsampler {

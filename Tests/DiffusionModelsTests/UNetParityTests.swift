@@ -82,6 +82,28 @@ struct UNetParityTests {
         }
     }
 
+    /// A guided step's batch: the same latents twice with two texts. The layers before the first cross-attention
+    /// then run once (`UNet2DConditionModel.forward`); the first half must still be diffusers' batch-1 output for
+    /// (latents₀, text₀, t = 37.5) (golden "b.out", ≤ 1e-4), and both halves must equal the run that computes the
+    /// two samples separately (`CONCEPTS_SHARED_PREFIX=0`) to ≤ 1e-5 relative.
+    @Test func identicalLatentsShareTheLayersBeforeTheText() throws {
+        let model = try UNet2DConditionModel(configuration: Fixtures.unetConfiguration(), weights: Fixtures.unetWeights())
+        let sample = Array(latents[0..<(4 * 8 * 16)])
+        let expected = try Fixtures.floats(goldens, "b.out")
+        try onEveryKernelPath { path in
+            let shared = try model.predict(latents: sample + sample, batch: 2, height: 8, width: 16, timestep: 37.5,
+                                           encoderHiddenStates: text, sequenceLength: 77)
+            setenv("CONCEPTS_SHARED_PREFIX", "0", 1)
+            defer { unsetenv("CONCEPTS_SHARED_PREFIX") }
+            let separate = try model.predict(latents: sample + sample, batch: 2, height: 8, width: 16, timestep: 37.5,
+                                             encoderHiddenStates: text, sequenceLength: 77)
+            #expect(relativeError(Array(shared[0..<expected.count]), expected) <= 1e-4, "kernel path \(path)")
+            #expect(relativeError(shared, separate) <= 1e-5, "kernel path \(path)")
+            // The text still tells the halves apart.
+            #expect(relativeError(Array(shared[expected.count...]), Array(shared[0..<expected.count])) > 1e-3)
+        }
+    }
+
     /// fp16 weights (every tensor rounded to fp16 and kept as fp16) give diffusers' output for the same rounded weights.
     @Test func halfPrecisionWeights() throws {
         let source = try Fixtures.unetWeights()

@@ -110,7 +110,9 @@ enum GenerationBench {
         let sizes = (ProcessInfo.processInfo.environment["GENERATION_SIZES"] ?? "256,512").split(separator: ",").compactMap { Int($0) }
         for size in sizes {
             let latent = size / 8
-            let x = (0..<(2 * 4 * latent * latent)).map { _ in rng.nextSymmetric() }
+            // A guided step's input, as pipelines build it: the same latents twice (unconditional, text).
+            let sample = (0..<(4 * latent * latent)).map { _ in rng.nextSymmetric() }
+            let x = sample + sample
             let text = (0..<(2 * 77 * 768)).map { _ in rng.nextSymmetric() }
             _ = try unet.predict(latents: x, batch: 2, height: latent, width: latent, timestep: 999, encoderHiddenStates: text,
                                  sequenceLength: 77)  // warm-up

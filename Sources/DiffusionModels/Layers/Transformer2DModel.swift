@@ -28,10 +28,23 @@ struct BasicTransformerBlock: Sendable {
     /// `x`: batch × n × dim tokens, updated in place; `text`: batch × m × cross_attention_dim.
     func apply(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, text: UnsafePointer<Float>, textTokens m: Int,
                scratch: WeightScratch) {
+        applySelfAttention(x, batch: batch, tokens: n, scratch: scratch)
+        applyCrossAttentionAndFeedForward(x, batch: batch, tokens: n, text: text, textTokens: m, scratch: scratch)
+    }
+
+    /// x += attn1(LN1(x)): the part of the block that does not see the text.
+    func applySelfAttention(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, scratch: WeightScratch) {
         let rows = batch * n
         let normed = FloatBuffer(count: rows * dim)
         norm1.apply(x, rows: rows, into: normed.pointer)
         attn1.apply(normed.pointer, batch: batch, tokens: n, context: nil, contextTokens: n, into: x, accumulate: true, scratch: scratch)
+    }
+
+    /// x += attn2(LN2(x), text); x += W₂·GEGLU(W₁·LN3(x)).
+    func applyCrossAttentionAndFeedForward(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int,
+                                           text: UnsafePointer<Float>, textTokens m: Int, scratch: WeightScratch) {
+        let rows = batch * n
+        let normed = FloatBuffer(count: rows * dim)
         norm2.apply(x, rows: rows, into: normed.pointer)
         attn2.apply(normed.pointer, batch: batch, tokens: n, context: text, contextTokens: m, into: x, accumulate: true, scratch: scratch)
         norm3.apply(x, rows: rows, into: normed.pointer)
@@ -71,10 +84,15 @@ struct Transformer2DModel: Sendable {
         projOut = try Linear(reader, prefix + ".proj_out", in: inner, out: channels)
     }
 
-    func apply(_ x: FeatureMap, text: UnsafePointer<Float>, textTokens: Int, scratch: WeightScratch) -> FeatureMap {
+    /// The block on `x` (batch × C × H × W). `expandingTo` B (x then holds one sample, shared by B that differ only
+    /// in their text): everything before the first cross-attention runs once, on that sample, and its tokens are
+    /// copied B times just before it; the result has B samples (see `UNet2DConditionModel.forward`).
+    func apply(_ x: FeatureMap, text: UnsafePointer<Float>, textTokens: Int, expandingTo: Int? = nil,
+               scratch: WeightScratch) -> FeatureMap {
         let n = x.spatial
+        let batch = expandingTo ?? x.batch
         let normed = FloatBuffer(count: x.sampleCount)
-        let tokens = FloatBuffer(count: x.batch * n * inner)
+        let tokens = FloatBuffer(count: batch * n * inner)
         projIn.weight.withFloats(scratch) { w in
             for b in 0..<x.batch {
                 norm.apply(x, sample: b, into: normed.pointer, silu: false)
@@ -85,15 +103,22 @@ struct Transformer2DModel: Sendable {
                       ldb: channels, beta: 1, c: t, ldc: inner)
             }
         }
-        for block in blocks {
-            block.apply(tokens.pointer, batch: x.batch, tokens: n, text: text, textTokens: textTokens, scratch: scratch)
+        for (index, block) in blocks.enumerated() {
+            if index == 0 && batch != x.batch {
+                block.applySelfAttention(tokens.pointer, batch: x.batch, tokens: n, scratch: scratch)
+                for b in x.batch..<batch { (tokens.pointer + b * n * inner).update(from: tokens.pointer, count: n * inner) }
+                block.applyCrossAttentionAndFeedForward(tokens.pointer, batch: batch, tokens: n, text: text,
+                                                        textTokens: textTokens, scratch: scratch)
+            } else {
+                block.apply(tokens.pointer, batch: batch, tokens: n, text: text, textTokens: textTokens, scratch: scratch)
+            }
         }
-        let out = FeatureMap(batch: x.batch, channels: channels, height: x.height, width: x.width)
+        let out = FeatureMap(batch: batch, channels: channels, height: x.height, width: x.width)
         projOut.weight.withFloats(scratch) { w in
-            for b in 0..<x.batch {
+            for b in 0..<batch {
                 let y = out.sample(b)
                 fillRows(y, rows: channels, columns: n, ldc: n) { projOut.bias?[$0] ?? 0 }
-                ck_add(y, x.sample(b), x.sampleCount)
+                ck_add(y, x.sample(batch == x.batch ? b : 0), x.sampleCount)
                 // out (C × n) = W (C × inner) · tokensᵀ (inner × n)
                 sgemm(transposeB: true, m: channels, n: n, k: inner, a: w, lda: inner, b: tokens.pointer + b * n * inner,
                       ldb: inner, beta: 1, c: y, ldc: n)
