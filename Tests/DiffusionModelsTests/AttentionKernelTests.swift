@@ -35,7 +35,12 @@ struct AttentionKernelTests {
         return out
     }
 
-    @Test(arguments: [(37, 77, 40), (50, 130, 80), (9, 5, 3), (20, 300, 16), (7, 64, 160), (2, 2048, 512)])
+    @Test(arguments: [(37, 77, 40), (50, 130, 80), (9, 5, 3), (20, 300, 16), (7, 64, 160), (2, 2048, 512),
+                      // SD 1.x shapes (64², 32², 16² latents: 4096 × 40, 1024 × 80, 256 × 160; 77 text tokens), row
+                      // counts that leave partial register blocks, and head widths whose last columns are a masked
+                      // whole vector (44) or an AVX-512 half vector (20, 24, 72: 8 or fewer columns past the vectors).
+                      (13, 4096, 40), (11, 1024, 80), (5, 256, 160), (17, 77, 80), (6, 77, 160), (9, 65, 20), (3, 70, 24),
+                      (8, 100, 72), (7, 257, 44)])
     func matchesFloat64Reference(shape: (Int, Int, Int)) {
         let (rows, m, d) = shape
         let heads = 2, ld = heads * d + 3  // two heads side by side, plus 3 unused columns

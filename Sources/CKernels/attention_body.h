@@ -1,0 +1,230 @@
+// Fused attention of one head (included at the end of diffusion_body.h, so compiled once per instruction set):
+//
+//     out_i = Σ_j p_ij v_j / Σ_j p_ij,   p_ij = 2^(t_ij − max_j t_ij),   t_ij = (scale·log₂e · q_i) · k_j,
+//
+// which is softmax_j(scale · q_i·k_j) v_j (Vaswani et al. 2017, eq. 1: e^x = 2^(x·log₂e), and subtracting the row's
+// maximum changes nothing but keeps 2^… ≤ 1). AR query rows at a time: their scores (AR × m floats, ≤ 96 KB for
+// 4096 keys) are formed in register blocks of AR rows × AKV vectors of keys — the row maxima taken from the
+// registers as they are stored —, exponentiated in place, then multiplied by V in register blocks of AR rows × up
+// to APV vectors of head columns. The m × m matrix never reaches memory.
+//
+// Layouts in the scratch: K transposed (kt: d × mp, keys padded with zeros to mp = m rounded up to VW), V with
+// rows padded to ldv columns (zeros), AR rows of scores (AR × mp) and the AR query rows times scale·log₂e (AR × d).
+// Head columns: whole vectors, except on AVX-512 when d mod 16 ∈ 1…8 — there the last 8 columns are one 256-bit
+// half vector (d = 40 = 16 + 16 + 8, so P·V does no work on padding; on CPUs that split 512-bit operations in two,
+// the half costs half).
+
+#if CK_ISA == 512
+#define AR 6   /* query rows per register block */
+#define AKV 4  /* key vectors per block of scores */
+#define APV 4  /* most whole vectors of head columns per P·V pass */
+#elif CK_ISA == 2
+#define AR 6
+#define AKV 2
+#define APV 2
+#else
+#define AR 4
+#define AKV 1
+#define APV 1
+#endif
+
+/// 2^x for x ≤ 0 (x clamped to ≥ −125 so that 2ⁿ stays normal): x = n + f with n = round(x), |f| ≤ ½, 2^f by a
+/// degree-5 polynomial fitted to minimise the relative error on [−½, ½] (≤ 7.5·10⁻⁸ in exact arithmetic,
+/// ≤ 2.2·10⁻⁷ evaluated in Float32 by Horner with FMA), then ·2ⁿ.
+CK_TARGET static inline V CK_FN(vexp2_nonpositive)(V x) {
+    x = VMAX(x, VSET(-125.0f));
+    const V n = VROUND(x);
+    const V f = VSUB(x, n);
+    V p = VSET(1.327647129e-3f);
+    p = VFMA(p, f, VSET(9.675540961e-3f));
+    p = VFMA(p, f, VSET(5.550713092e-2f));
+    p = VFMA(p, f, VSET(2.402212024e-1f));
+    p = VFMA(p, f, VSET(6.931469440e-1f));
+    p = VFMA(p, f, VSET(1.000000119e+0f));
+    return VSCALE2(p, n);
+}
+
+/// Scores of AR rows for keys j ..< j + NKV·VW: s[r][j…] = qs_r · k_…, with qs the AR prescaled query rows (AR × d).
+/// When `full` (no padded key in the block), the block's maxima are folded into vmax[r].
+CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_scores)(const float *qs, int d, const float *kt,
+                                                                                    int mp, int j, int nkv, int full,
+                                                                                    float *s, V *vmax) {
+    V acc[AR][AKV];
+    for (int r = 0; r < AR; r++)
+        for (int t = 0; t < nkv; t++) acc[r][t] = VZERO();
+    for (int e = 0; e < d; e++) {
+        const float *k = kt + (size_t)e * mp + j;
+        V kv[AKV];
+        for (int t = 0; t < nkv; t++) kv[t] = VLOAD(k + t * VW);
+        for (int r = 0; r < AR; r++) {
+            const V qb = VSET(qs[r * d + e]);
+            for (int t = 0; t < nkv; t++) acc[r][t] = VFMA(qb, kv[t], acc[r][t]);
+        }
+    }
+    for (int r = 0; r < AR; r++) {
+        for (int t = 0; t < nkv; t++) VSTORE(s + (size_t)r * mp + j + t * VW, acc[r][t]);
+        if (full)
+            for (int t = 0; t < nkv; t++) vmax[r] = VMAX(vmax[r], acc[r][t]);
+    }
+}
+
+/// Row of m scores (log₂ domain) ← 2^(t − mx); returns 1 / Σ.
+CK_TARGET static inline float CK_FN(attention_exp_row)(float *row, int m, float mx) {
+    const V mv = VSET(mx);
+    V total = VZERO();
+    int i = 0;
+    for (; i + VW <= m; i += VW) {
+        const V e = CK_FN(vexp2_nonpositive)(VSUB(VLOAD(row + i), mv));
+        VSTORE(row + i, e);
+        total = VADD(total, e);
+    }
+    float tail = 0;
+    if (i < m) {
+        const int n = m - i;
+        float stored[16];
+        VSTORE(stored, CK_FN(vexp2_nonpositive)(VSUB(vload_n(row + i, n), mv)));
+        for (int t = 0; t < n; t++) { row[i + t] = stored[t]; tail += stored[t]; }
+    }
+    return 1.0f / (VHSUM(total) + tail);
+}
+
+/// out[r][c ..< c + NV·VW (+ 8 when `half`)] (columns < d stored) = inv[r] · Σ_j p[r][j] v[j][c …].
+CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(const float *p, int mp, const float *vp, int ldv,
+                                                                                int m, int c, int nv, int half, int d,
+                                                                                const float *inv, float *const *out, int rows) {
+    V acc[AR][APV];
+#if CK_ISA == 512
+    __m256 hacc[AR];
+    for (int r = 0; r < AR; r++) hacc[r] = _mm256_setzero_ps();
+#else
+    (void)half;
+#endif
+    for (int r = 0; r < AR; r++)
+        for (int t = 0; t < nv; t++) acc[r][t] = VZERO();
+    for (int j = 0; j < m; j++) {
+        const float *vr = vp + (size_t)j * ldv + c;
+        V vv[APV];
+        for (int t = 0; t < nv; t++) vv[t] = VLOAD(vr + t * VW);
+#if CK_ISA == 512
+        const __m256 hv = half ? _mm256_loadu_ps(vr + nv * VW) : _mm256_setzero_ps();
+#endif
+        for (int r = 0; r < AR; r++) {
+            const float pj = p[(size_t)r * mp + j];
+            const V pb = VSET(pj);
+            for (int t = 0; t < nv; t++) acc[r][t] = VFMA(pb, vv[t], acc[r][t]);
+#if CK_ISA == 512
+            if (half) hacc[r] = _mm256_fmadd_ps(_mm256_set1_ps(pj), hv, hacc[r]);
+#endif
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        const V s = VSET(inv[r]);
+        for (int t = 0; t < nv; t++) {
+            const int col = c + t * VW, n = d - col < VW ? d - col : VW;
+            if (n == VW) VSTORE(out[r] + col, VMUL(acc[r][t], s));
+            else if (n > 0) vstore_n(out[r] + col, VMUL(acc[r][t], s), n);
+        }
+#if CK_ISA == 512
+        if (half) {
+            const int col = c + nv * VW, n = d - col;
+            const __m256 y = _mm256_mul_ps(hacc[r], _mm256_set1_ps(inv[r]));
+            if (n >= 8) _mm256_storeu_ps(out[r] + col, y);
+            else _mm256_maskstore_ps(out[r] + col, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), y);
+        }
+#endif
+    }
+}
+
+CK_TARGET void CK_FN(ck_attention)(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
+                                   float scale, float *out, int ldo, float *scratch) {
+    if (rows <= 0 || m <= 0 || d <= 0) return;
+    // Scores are formed for keys < mv (whole vectors); rows of Kᵀ and of the scores are mp apart, an odd number of
+    // 64-byte lines, so that the d rows of a Kᵀ block (and the AR score rows) fall in different L1 sets (with a
+    // multiple of 4 KB, e.g. 4096 keys, they all share one set and evict each other).
+    const int mv = (m + VW - 1) / VW * VW, mp = ((m + 15) / 16 | 1) * 16;
+    // Head columns: `whole` vectors, then one 8-column half vector on AVX-512 when d mod 16 ∈ 1…8.
+    int whole = (d + VW - 1) / VW, half = 0;
+#if CK_ISA == 512
+    if (d % VW != 0 && d % VW <= 8) { whole = d / VW; half = 1; }
+#endif
+    const int ldv = whole * VW + 8 * half;
+    float *kt = scratch;
+    float *vp = kt + (size_t)d * mp, *s = vp + (size_t)m * ldv, *qs = s + (size_t)AR * mp;
+    for (int e = 0; e < d; e++) {
+        float *row = kt + (size_t)e * mp;
+        for (int j = 0; j < m; j++) row[j] = k[(size_t)j * ldkv + e];
+        for (int j = m; j < mp; j++) row[j] = 0;
+    }
+    for (int j = 0; j < m; j++) {
+        float *row = vp + (size_t)j * ldv;
+        memcpy(row, v + (size_t)j * ldkv, sizeof(float) * d);
+        for (int e = d; e < ldv; e++) row[e] = 0;
+    }
+    const float qscale = scale * 1.44269504088896341f;  // log₂e: e^x = 2^(x·log₂e)
+    const int fullKeys = m / (AKV * VW) * (AKV * VW);  // keys in blocks of AKV whole vectors, none padded
+    for (int r0 = 0; r0 < rows; r0 += AR) {
+        const int n = rows - r0 < AR ? rows - r0 : AR;
+        float *orow[AR];
+        float inv[AR];
+        for (int r = 0; r < AR; r++) {  // rows past the end repeat the last one (computed, never stored)
+            const int i = r0 + (r < n ? r : n - 1);
+            const float *qr = q + (size_t)i * ldq;
+            for (int e = 0; e < d; e++) qs[r * d + e] = qr[e] * qscale;
+            orow[r] = out + (size_t)i * ldo;
+        }
+        V vmax[AR];
+        for (int r = 0; r < AR; r++) vmax[r] = VSET(-INFINITY);
+        int j = 0;
+        for (; j < fullKeys; j += AKV * VW) CK_FN(attention_scores)(qs, d, kt, mp, j, AKV, 1, s, vmax);
+        if (j < mv) {  // the last keys: fewer vectors, maybe padded ones (their maxima are taken from s below)
+            switch ((mv - j) / VW) {
+#if AKV >= 4
+            case 4: CK_FN(attention_scores)(qs, d, kt, mp, j, 4, 0, s, vmax); break;
+#endif
+#if AKV >= 3
+            case 3: CK_FN(attention_scores)(qs, d, kt, mp, j, 3, 0, s, vmax); break;
+#endif
+#if AKV >= 2
+            case 2: CK_FN(attention_scores)(qs, d, kt, mp, j, 2, 0, s, vmax); break;
+#endif
+            default: CK_FN(attention_scores)(qs, d, kt, mp, j, 1, 0, s, vmax); break;
+            }
+        }
+        for (int r = 0; r < AR; r++) {
+            float mx = VHMAX(vmax[r]);
+            const float *row = s + (size_t)r * mp;
+            for (int i = j; i < m; i++) mx = row[i] > mx ? row[i] : mx;
+            inv[r] = CK_FN(attention_exp_row)(s + (size_t)r * mp, m, mx);
+        }
+        int left = whole, halfLeft = half, c = 0;
+        while (left > 0 || halfLeft) {
+            const int take = left <= APV ? left : (left < 2 * APV ? (left + 1) / 2 : APV);
+            const int h = take == left && take < APV ? halfLeft : 0;
+            switch (take * 2 + h) {  // constant vector counts, so the accumulators stay in registers
+#if APV >= 4
+            case 8: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 4, 0, d, inv, orow, n); break;
+#endif
+#if APV >= 3
+            case 6: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 3, 0, d, inv, orow, n); break;
+#endif
+#if APV >= 2
+            case 4: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 2, 0, d, inv, orow, n); break;
+#endif
+#if CK_ISA == 512
+            case 7: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 3, 1, d, inv, orow, n); break;
+            case 5: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 2, 1, d, inv, orow, n); break;
+            case 3: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 1, 1, d, inv, orow, n); break;
+            case 1: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 0, 1, d, inv, orow, n); break;
+#endif
+            default: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 1, 0, d, inv, orow, n); break;
+            }
+            c += take * VW + 8 * h;
+            left -= take;
+            halfLeft -= h;
+        }
+    }
+}
+
+#undef AR
+#undef AKV
+#undef APV
