@@ -7,8 +7,10 @@ import Foundation
 ///
 /// For every kernel path the CPU has (`CONCEPTS_KERNELS` switched per path), each shape runs as `Attention.swift`
 /// runs it: batch × heads (sample, head) pairs split into contiguous runs on 2 threads, each with its own scratch.
-/// Figures per shape and path: `seconds` (median of 3 after a warm-up) for the whole layer, and `gflops` =
-/// 4·pairs·n·m·d / seconds (Q·Kᵀ and P·V, 2 flops per multiply-add; the exponentials are not counted).
+/// Figures per shape and path: `seconds` (median of 3 after a warm-up) for the whole layer, `gflops` =
+/// 4·pairs·n·m·d / seconds (Q·Kᵀ and P·V, 2 flops per multiply-add; the exponentials are not counted), and
+/// `gflops_per_core` = the same flops over the process's CPU seconds in those runs (user + system, all threads: on a
+/// machine shared with other work this is the steadier figure, as waiting for a core is not counted).
 enum AttentionBench {
     struct Shape {
         let name: String
@@ -40,9 +42,10 @@ enum AttentionBench {
             setenv("CONCEPTS_KERNELS", path, 1)
             var perShape: [String: Any] = [:]
             for shape in shapes {
-                let seconds = time(shape)
+                let (seconds, cpu) = time(shape)
                 let flops = 4 * Double(shape.pairs) * Double(shape.rows) * Double(shape.keys) * Double(shape.headDim)
-                perShape[shape.name] = ["seconds": seconds, "gflops": flops / seconds / 1e9]
+                perShape[shape.name] = ["seconds": seconds, "gflops": flops / seconds / 1e9,
+                                        "gflops_per_core": flops / cpu / 1e9]
             }
             figures[path] = perShape
         }
@@ -58,8 +61,8 @@ enum AttentionBench {
         }
     }
 
-    /// Median seconds of one whole layer of `shape` on `threads` threads.
-    static func time(_ shape: Shape) -> Double {
+    /// Median wall seconds of one whole layer of `shape` on `threads` threads, and the mean CPU seconds per layer.
+    static func time(_ shape: Shape) -> (Double, Double) {
         let inner = shape.pairs * shape.headDim  // every pair side by side, as heads are in a row of Q
         let q = values(shape.rows * inner, seed: 1), k = values(shape.keys * inner, seed: 2)
         let v = values(shape.keys * inner, seed: 3)
@@ -92,7 +95,9 @@ enum AttentionBench {
                                 }
                             }
                             layer()
-                            return medianSeconds(runs: runs, layer)
+                            let cpuStart = processCPUSeconds()
+                            let wall = medianSeconds(runs: runs, layer)
+                            return (wall, (processCPUSeconds() - cpuStart) / Double(runs))
                         }
                     }
                 }
