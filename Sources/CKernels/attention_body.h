@@ -4,15 +4,23 @@
 //
 // which is softmax_j(scale · q_i·k_j) v_j (Vaswani et al. 2017, eq. 1: e^x = 2^(x·log₂e), and subtracting the row's
 // maximum changes nothing but keeps 2^… ≤ 1). AR query rows at a time: their scores (AR × m floats, ≤ 96 KB for
-// 4096 keys) are formed in register blocks of AR rows × AKV vectors of keys — the row maxima taken from the
+// 4096 keys) are formed in register blocks of AR rows × AKV vectors of keys (AVX-512 6 × 4·16, AVX2 6 × 2·8) — the row maxima taken from the
 // registers as they are stored —, exponentiated in place, then multiplied by V in register blocks of AR rows × up
-// to APV vectors of head columns. The m × m matrix never reaches memory.
+// to APV vectors of head columns (AVX-512 6 × ≤ 4·16, AVX2 6 × ≤ 2·8). The m × m matrix never reaches memory.
 //
-// Layouts in the scratch: K transposed (kt: d × mp, keys padded with zeros to mp = m rounded up to VW), V with
-// rows padded to ldv columns (zeros), AR rows of scores (AR × mp) and the AR query rows times scale·log₂e (AR × d).
+// When Kᵀ and V (4·m·(d + ldv) bytes) exceed CK_ATTENTION_L2, keys go in blocks that fit it, for CK_ATTENTION_ROWS
+// query rows at a time, with the online softmax (Milakov & Gimelshein 2018; FlashAttention, Dao et al. 2022): per
+// row a running maximum t̂, sum l and unnormalised Σ p v, rescaled by 2^(t̂_old − t̂_new) when a block raises t̂.
+//
+// Layouts in the scratch: K transposed (kt: d × mp; keys past m are zeros; mp ≥ m rounded up to VW, an odd number
+// of 64-byte lines), V with
+// rows padded to ldv columns (zeros), AR rows of scores (AR × mp), the AR query rows times scale·log₂e (AR × d) and,
+// for key blocks, Σ p v, t̂ and l of CK_ATTENTION_ROWS rows.
 // Head columns: whole vectors, except on AVX-512 when d mod 16 ∈ 1…8 — there the last 8 columns are one 256-bit
 // half vector (d = 40 = 16 + 16 + 8, so P·V does no work on padding; on CPUs that split 512-bit operations in two,
 // the half costs half).
+
+#include "attention_blocking.h"
 
 #if CK_ISA == 512
 #define AR 6   /* query rows per register block */
@@ -68,7 +76,7 @@ CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_scor
     }
 }
 
-/// Row of m scores (log₂ domain) ← 2^(t − mx); returns 1 / Σ.
+/// Row of m scores (log₂ domain) ← 2^(t − mx); returns Σ.
 CK_TARGET static inline float CK_FN(attention_exp_row)(float *row, int m, float mx) {
     const V mv = VSET(mx);
     V total = VZERO();
@@ -85,23 +93,58 @@ CK_TARGET static inline float CK_FN(attention_exp_row)(float *row, int m, float 
         VSTORE(stored, CK_FN(vexp2_nonpositive)(VSUB(vload_n(row + i, n), mv)));
         for (int t = 0; t < n; t++) { row[i + t] = stored[t]; tail += stored[t]; }
     }
-    return 1.0f / (VHSUM(total) + tail);
+    return VHSUM(total) + tail;
 }
 
-/// out[r][c ..< c + NV·VW (+ 8 when `half`)] (columns < d stored) = inv[r] · Σ_j p[r][j] v[j][c …].
+/// Scores of AR rows (qs: prescaled, AR × d) for keys j0 ..< j1 (j1 − j0 a multiple of AKV·VW unless j1 = m) into
+/// s[r][j0 …]; mx[r] ← the rows' maxima over these keys.
+CK_TARGET static inline void CK_FN(attention_score_rows)(const float *qs, int d, const float *kt, int mp, int j0, int j1,
+                                                         float *s, float *mx) {
+    V vmax[AR];
+    for (int r = 0; r < AR; r++) vmax[r] = VSET(-INFINITY);
+    int j = j0;
+    for (; j + AKV * VW <= j1; j += AKV * VW) CK_FN(attention_scores)(qs, d, kt, mp, j, AKV, 1, s, vmax);
+    if (j < j1) {  // the last keys: fewer vectors, maybe padded ones (their maxima are taken from s below)
+        switch ((j1 - j + VW - 1) / VW) {
+#if AKV >= 4
+        case 4: CK_FN(attention_scores)(qs, d, kt, mp, j, 4, 0, s, vmax); break;
+#endif
+#if AKV >= 3
+        case 3: CK_FN(attention_scores)(qs, d, kt, mp, j, 3, 0, s, vmax); break;
+#endif
+#if AKV >= 2
+        case 2: CK_FN(attention_scores)(qs, d, kt, mp, j, 2, 0, s, vmax); break;
+#endif
+        default: CK_FN(attention_scores)(qs, d, kt, mp, j, 1, 0, s, vmax); break;
+        }
+    }
+    for (int r = 0; r < AR; r++) {
+        float top = VHMAX(vmax[r]);
+        const float *row = s + (size_t)r * mp;
+        for (int i = j; i < j1; i++) top = row[i] > top ? row[i] : top;
+        mx[r] = top;
+    }
+}
+
+/// Columns c ..< c + NV·VW (+ 8 when `half`) of Σ_j p[r][j] v[j] over `keys` keys, for AR rows. `accumulate` = 0:
+/// out[r][…] (columns < d) = f[r] · Σ (f = 1/Σp). `accumulate` = 1: out[r][…] = f[r] · out[r][…] + Σ, and 2:
+/// out[r][…] = Σ, over whole vectors (out: the running sums of the key-blocked path, f = its rescaling
+/// 2^(old max − new max)).
 CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(const float *p, int mp, const float *vp, int ldv,
-                                                                                int m, int c, int nv, int half, int d,
-                                                                                const float *inv, float *const *out, int rows) {
+                                                                                int keys, int c, int nv, int half, int d,
+                                                                                const float *f, float *const *out, int rows,
+                                                                                int accumulate) {
     V acc[AR][APV];
 #if CK_ISA == 512
     __m256 hacc[AR];
-    for (int r = 0; r < AR; r++) hacc[r] = _mm256_setzero_ps();
+    for (int r = 0; r < AR; r++)
+        hacc[r] = half && accumulate == 1 ? _mm256_mul_ps(_mm256_loadu_ps(out[r] + c + nv * VW), _mm256_set1_ps(f[r])) : _mm256_setzero_ps();
 #else
     (void)half;
 #endif
     for (int r = 0; r < AR; r++)
-        for (int t = 0; t < nv; t++) acc[r][t] = VZERO();
-    for (int j = 0; j < m; j++) {
+        for (int t = 0; t < nv; t++) acc[r][t] = accumulate == 1 ? VMUL(VLOAD(out[r] + c + t * VW), VSET(f[r])) : VZERO();
+    for (int j = 0; j < keys; j++) {
         const float *vr = vp + (size_t)j * ldv + c;
         V vv[APV];
         for (int t = 0; t < nv; t++) vv[t] = VLOAD(vr + t * VW);
@@ -117,8 +160,17 @@ CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(
 #endif
         }
     }
+    if (accumulate) {
+        for (int r = 0; r < AR; r++) {
+            for (int t = 0; t < nv; t++) VSTORE(out[r] + c + t * VW, acc[r][t]);
+#if CK_ISA == 512
+            if (half) _mm256_storeu_ps(out[r] + c + nv * VW, hacc[r]);
+#endif
+        }
+        return;
+    }
     for (int r = 0; r < rows; r++) {
-        const V s = VSET(inv[r]);
+        const V s = VSET(f[r]);
         for (int t = 0; t < nv; t++) {
             const int col = c + t * VW, n = d - col < VW ? d - col : VW;
             if (n == VW) VSTORE(out[r] + col, VMUL(acc[r][t], s));
@@ -127,7 +179,7 @@ CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(
 #if CK_ISA == 512
         if (half) {
             const int col = c + nv * VW, n = d - col;
-            const __m256 y = _mm256_mul_ps(hacc[r], _mm256_set1_ps(inv[r]));
+            const __m256 y = _mm256_mul_ps(hacc[r], _mm256_set1_ps(f[r]));
             if (n >= 8) _mm256_storeu_ps(out[r] + col, y);
             else _mm256_maskstore_ps(out[r] + col, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), y);
         }
@@ -135,21 +187,62 @@ CK_TARGET static inline __attribute__((always_inline)) void CK_FN(attention_pv)(
     }
 }
 
+/// P·V for AR rows over all head columns (`whole` vectors and maybe a half one), passes of ≤ APV vectors.
+CK_TARGET static inline void CK_FN(attention_pv_rows)(const float *p, int mp, const float *vp, int ldv, int keys, int whole,
+                                                      int half, int d, const float *f, float *const *out, int rows,
+                                                      int accumulate) {
+    int left = whole, halfLeft = half, c = 0;
+    while (left > 0 || halfLeft) {
+        const int take = left <= APV ? left : (left < 2 * APV ? (left + 1) / 2 : APV);
+        const int h = take == left && take < APV ? halfLeft : 0;
+#define CK_PV(nv, hf) \
+    (accumulate == 1   ? CK_FN(attention_pv)(p, mp, vp, ldv, keys, c, nv, hf, d, f, out, rows, 1) \
+     : accumulate == 2 ? CK_FN(attention_pv)(p, mp, vp, ldv, keys, c, nv, hf, d, f, out, rows, 2) \
+                       : CK_FN(attention_pv)(p, mp, vp, ldv, keys, c, nv, hf, d, f, out, rows, 0))
+        switch (take * 2 + h) {  // constant vector counts, so the accumulators stay in registers
+#if APV >= 4
+        case 8: CK_PV(4, 0); break;
+#endif
+#if APV >= 3
+        case 6: CK_PV(3, 0); break;
+#endif
+#if APV >= 2
+        case 4: CK_PV(2, 0); break;
+#endif
+#if CK_ISA == 512
+        case 7: CK_PV(3, 1); break;
+        case 5: CK_PV(2, 1); break;
+        case 3: CK_PV(1, 1); break;
+        case 1: CK_PV(0, 1); break;
+#endif
+        default: CK_PV(1, 0); break;
+        }
+#undef CK_PV
+        c += take * VW + 8 * h;
+        left -= take;
+        halfLeft -= h;
+    }
+}
+
 CK_TARGET void CK_FN(ck_attention)(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d,
                                    float scale, float *out, int ldo, float *scratch) {
     if (rows <= 0 || m <= 0 || d <= 0) return;
-    // Scores are formed for keys < mv (whole vectors); rows of Kᵀ and of the scores are mp apart, an odd number of
+    // Scores are formed for whole vectors of keys; rows of Kᵀ and of the scores are mp apart, an odd number of
     // 64-byte lines, so that the d rows of a Kᵀ block (and the AR score rows) fall in different L1 sets (with a
     // multiple of 4 KB, e.g. 4096 keys, they all share one set and evict each other).
-    const int mv = (m + VW - 1) / VW * VW, mp = ((m + 15) / 16 | 1) * 16;
+    const int mp = ((m + 15) / 16 | 1) * 16;
     // Head columns: `whole` vectors, then one 8-column half vector on AVX-512 when d mod 16 ∈ 1…8.
     int whole = (d + VW - 1) / VW, half = 0;
 #if CK_ISA == 512
     if (d % VW != 0 && d % VW <= 8) { whole = d / VW; half = 1; }
 #endif
     const int ldv = whole * VW + 8 * half;
+    // Keys per block: Kᵀ and V of one block stay in L2 (≤ CK_ATTENTION_L2 bytes) while blocks of AR rows go by.
+    int chunk = CK_ATTENTION_L2 / (int)sizeof(float) / (d + ldv) / (AKV * VW) * (AKV * VW);
+    if (chunk < AKV * VW) chunk = AKV * VW;
     float *kt = scratch;
     float *vp = kt + (size_t)d * mp, *s = vp + (size_t)m * ldv, *qs = s + (size_t)AR * mp;
+    float *acc = qs + (size_t)AR * d, *top = acc + (size_t)CK_ATTENTION_ROWS * ldv, *sum = top + CK_ATTENTION_ROWS;
     for (int e = 0; e < d; e++) {
         float *row = kt + (size_t)e * mp;
         for (int j = 0; j < m; j++) row[j] = k[(size_t)j * ldkv + e];
@@ -161,66 +254,59 @@ CK_TARGET void CK_FN(ck_attention)(const float *q, int ldq, int rows, const floa
         for (int e = d; e < ldv; e++) row[e] = 0;
     }
     const float qscale = scale * 1.44269504088896341f;  // log₂e: e^x = 2^(x·log₂e)
-    const int fullKeys = m / (AKV * VW) * (AKV * VW);  // keys in blocks of AKV whole vectors, none padded
-    for (int r0 = 0; r0 < rows; r0 += AR) {
-        const int n = rows - r0 < AR ? rows - r0 : AR;
-        float *orow[AR];
-        float inv[AR];
-        for (int r = 0; r < AR; r++) {  // rows past the end repeat the last one (computed, never stored)
-            const int i = r0 + (r < n ? r : n - 1);
-            const float *qr = q + (size_t)i * ldq;
-            for (int e = 0; e < d; e++) qs[r * d + e] = qr[e] * qscale;
-            orow[r] = out + (size_t)i * ldo;
+    if (chunk >= m) {  // all keys at once: each block of AR rows is finished in one go
+        for (int r0 = 0; r0 < rows; r0 += AR) {
+            const int n = rows - r0 < AR ? rows - r0 : AR;
+            float *orow[AR];
+            float mx[AR], inv[AR];
+            for (int r = 0; r < AR; r++) {  // rows past the end repeat the last one (computed, never stored)
+                const int i = r0 + (r < n ? r : n - 1);
+                const float *qr = q + (size_t)i * ldq;
+                for (int e = 0; e < d; e++) qs[r * d + e] = qr[e] * qscale;
+                orow[r] = out + (size_t)i * ldo;
+            }
+            CK_FN(attention_score_rows)(qs, d, kt, mp, 0, m, s, mx);
+            for (int r = 0; r < AR; r++) inv[r] = 1.0f / CK_FN(attention_exp_row)(s + (size_t)r * mp, m, mx[r]);
+            CK_FN(attention_pv_rows)(s, mp, vp, ldv, m, whole, half, d, inv, orow, n, 0);
         }
-        V vmax[AR];
-        for (int r = 0; r < AR; r++) vmax[r] = VSET(-INFINITY);
-        int j = 0;
-        for (; j < fullKeys; j += AKV * VW) CK_FN(attention_scores)(qs, d, kt, mp, j, AKV, 1, s, vmax);
-        if (j < mv) {  // the last keys: fewer vectors, maybe padded ones (their maxima are taken from s below)
-            switch ((mv - j) / VW) {
-#if AKV >= 4
-            case 4: CK_FN(attention_scores)(qs, d, kt, mp, j, 4, 0, s, vmax); break;
-#endif
-#if AKV >= 3
-            case 3: CK_FN(attention_scores)(qs, d, kt, mp, j, 3, 0, s, vmax); break;
-#endif
-#if AKV >= 2
-            case 2: CK_FN(attention_scores)(qs, d, kt, mp, j, 2, 0, s, vmax); break;
-#endif
-            default: CK_FN(attention_scores)(qs, d, kt, mp, j, 1, 0, s, vmax); break;
+        return;
+    }
+    // Blocks of keys (the online softmax of Milakov & Gimelshein 2018, as in FlashAttention): for each block of up
+    // to CK_ATTENTION_ROWS query rows and each block of keys, the running maximum t̂ and sum l and the unnormalised
+    // Σ p v (in `acc`) are rescaled by 2^(t̂_old − t̂_new) before the block's keys are added; out = acc / l at the end.
+    for (int c0 = 0; c0 < rows; c0 += CK_ATTENTION_ROWS) {
+        const int nc = rows - c0 < CK_ATTENTION_ROWS ? rows - c0 : CK_ATTENTION_ROWS;
+        for (int j0 = 0; j0 < m; j0 += chunk) {
+            const int j1 = m - j0 < chunk ? m : j0 + chunk;
+            for (int b0 = 0; b0 < nc; b0 += AR) {
+                float *arow[AR];
+                float mx[AR], f[AR];
+                for (int r = 0; r < AR; r++) {  // rows past the chunk repeat its last one (never stored)
+                    const int b = b0 + r < nc ? b0 + r : nc - 1;
+                    const float *qr = q + (size_t)(c0 + b) * ldq;
+                    for (int e = 0; e < d; e++) qs[r * d + e] = qr[e] * qscale;
+                    arow[r] = acc + (size_t)(b0 + r) * ldv;
+                }
+                CK_FN(attention_score_rows)(qs, d, kt, mp, j0, j1, s, mx);
+                for (int r = 0; r < AR; r++) {
+                    const int b = b0 + r;
+                    const float old = j0 == 0 ? -INFINITY : top[b], now = mx[r] > old ? mx[r] : old;
+                    f[r] = j0 == 0 ? 0.0f : exp2f(old - now);
+                    const float blockSum = CK_FN(attention_exp_row)(s + (size_t)r * mp + j0, j1 - j0, now);
+                    sum[b] = (j0 == 0 ? 0.0f : sum[b] * f[r]) + blockSum;
+                    top[b] = now;
+                }
+                CK_FN(attention_pv_rows)(s + j0, mp, vp + (size_t)j0 * ldv, ldv, j1 - j0, whole, half, d, f, arow, AR,
+                                         j0 == 0 ? 2 : 1);
             }
         }
-        for (int r = 0; r < AR; r++) {
-            float mx = VHMAX(vmax[r]);
-            const float *row = s + (size_t)r * mp;
-            for (int i = j; i < m; i++) mx = row[i] > mx ? row[i] : mx;
-            inv[r] = CK_FN(attention_exp_row)(s + (size_t)r * mp, m, mx);
-        }
-        int left = whole, halfLeft = half, c = 0;
-        while (left > 0 || halfLeft) {
-            const int take = left <= APV ? left : (left < 2 * APV ? (left + 1) / 2 : APV);
-            const int h = take == left && take < APV ? halfLeft : 0;
-            switch (take * 2 + h) {  // constant vector counts, so the accumulators stay in registers
-#if APV >= 4
-            case 8: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 4, 0, d, inv, orow, n); break;
-#endif
-#if APV >= 3
-            case 6: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 3, 0, d, inv, orow, n); break;
-#endif
-#if APV >= 2
-            case 4: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 2, 0, d, inv, orow, n); break;
-#endif
-#if CK_ISA == 512
-            case 7: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 3, 1, d, inv, orow, n); break;
-            case 5: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 2, 1, d, inv, orow, n); break;
-            case 3: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 1, 1, d, inv, orow, n); break;
-            case 1: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 0, 1, d, inv, orow, n); break;
-#endif
-            default: CK_FN(attention_pv)(s, mp, vp, ldv, m, c, 1, 0, d, inv, orow, n); break;
-            }
-            c += take * VW + 8 * h;
-            left -= take;
-            halfLeft -= h;
+        for (int b = 0; b < nc; b++) {  // out = acc / l
+            const float *a = acc + (size_t)b * ldv;
+            float *o = out + (size_t)(c0 + b) * ldo;
+            const V inv = VSET(1.0f / sum[b]);
+            int e = 0;
+            for (; e + VW <= d; e += VW) VSTORE(o + e, VMUL(VLOAD(a + e), inv));
+            if (e < d) vstore_n(o + e, VMUL(vload_n(a + e, d - e), inv), d - e);
         }
     }
 }
