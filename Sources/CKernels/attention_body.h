@@ -4,21 +4,22 @@
 //
 // which is softmax_j(scale · q_i·k_j) v_j (Vaswani et al. 2017, eq. 1: e^x = 2^(x·log₂e), and subtracting the row's
 // maximum changes nothing but keeps 2^… ≤ 1). AR query rows at a time: their scores (AR × m floats, ≤ 96 KB for
-// 4096 keys) are formed in register blocks of AR rows × AKV vectors of keys (AVX-512 6 × 4·16, AVX2 6 × 2·8) — the row maxima taken from the
-// registers as they are stored —, exponentiated in place, then multiplied by V in register blocks of AR rows × up
-// to APV vectors of head columns (AVX-512 6 × ≤ 4·16, AVX2 6 × ≤ 2·8). The m × m matrix never reaches memory.
+// 4096 keys) are formed in register blocks of AR rows × AKV vectors of keys (AVX-512 6 × 4·16, AVX2 6 × 2·8), the
+// row maxima taken from the registers as they are stored; exponentiated in place (≈ 10 vector operations per VW
+// scores, beside 2·d multiply-adds per score for Q·Kᵀ and P·V); then multiplied by V (attention_pv.h) in register
+// blocks of AR rows × ≤ APV vectors of head columns (AVX-512 6 × ≤ 4·16; AVX2 6 × ≤ 2·8, and for d = 40 2 × 5·8).
+// The m × m matrix never reaches memory.
 //
 // When Kᵀ and V (4·m·(d + ldv) bytes) exceed CK_ATTENTION_L2, keys go in blocks that fit it, for CK_ATTENTION_ROWS
 // query rows at a time, with the online softmax (Milakov & Gimelshein 2018; FlashAttention, Dao et al. 2022): per
 // row a running maximum t̂, sum l and unnormalised Σ p v, rescaled by 2^(t̂_old − t̂_new) when a block raises t̂.
 //
-// Layouts in the scratch: K transposed (kt: d × mp; keys past m are zeros; mp ≥ m rounded up to VW, an odd number
-// of 64-byte lines), V with
-// rows padded to ldv columns (zeros), AR rows of scores (AR × mp), the AR query rows times scale·log₂e (AR × d) and,
-// for key blocks, Σ p v, t̂ and l of CK_ATTENTION_ROWS rows.
-// Head columns: whole vectors, except on AVX-512 when d mod 16 ∈ 1…8 — there the last 8 columns are one 256-bit
-// half vector (d = 40 = 16 + 16 + 8, so P·V does no work on padding; on CPUs that split 512-bit operations in two,
-// the half costs half).
+// Layouts in the scratch (K and V are packed once per call): K transposed (kt: d × mp; keys past m are zeros;
+// mp ≥ m rounded up to VW, an odd number of 64-byte lines), V with rows padded to ldv columns (zeros), AR rows of
+// scores (AR × mp), the AR query rows times scale·log₂e (AR × d) and, for key blocks, Σ p v, t̂ and l of
+// CK_ATTENTION_ROWS rows. Head columns: whole vectors, except on AVX-512 when d mod 16 ∈ 1…8 — there the last 8
+// columns are one 256-bit half vector (d = 40 = 16 + 16 + 8, so P·V does no work on padding; on CPUs that split
+// 512-bit operations in two, the half costs half).
 
 #include "attention_blocking.h"
 
