@@ -1,6 +1,7 @@
 // Run-time dispatch of the diffusion kernels (UNet and VAE decoder) to their AVX-512, AVX2 + FMA or portable
 // builds of diffusion_body.h, by `ck_instruction_set_in_use()`; see CKernels.h.
 #include "CKernels.h"
+#include "attention_blocking.h"
 
 #define DECLARE(ret, name, params) \
     ret name##_avx512 params; \
@@ -115,7 +116,9 @@ void ck_attention(const float *q, int ldq, int rows, const float *k, const float
 }
 
 size_t ck_attention_scratch_count(int m, int d) {
-    // Every path: keys padded to ≤ m + 63, head columns to ≤ d + 15, ≤ 6 rows of scores.
-    const size_t mp = (size_t)m + 63, dp = (size_t)d + 15;
-    return (size_t)d * mp + (size_t)m * dp + 6 * mp;
+    // Every path (attention_body.h): Kᵀ with rows of ≤ m + 31 keys, V with rows padded to ≤ d + 15 columns,
+    // ≤ 6 rows of scores and ≤ 6 prescaled query rows; for key blocks, the running Σ p v, maxima and sums of
+    // CK_ATTENTION_ROWS rows.
+    const size_t mp = (size_t)m + 31, dp = (size_t)d + 15;
+    return (size_t)d * mp + (size_t)m * dp + 6 * mp + 6 * (size_t)d + CK_ATTENTION_ROWS * (dp + 2);
 }

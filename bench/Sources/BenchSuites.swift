@@ -9,6 +9,7 @@ struct BenchSuite: Sendable {
 /// Every suite, in run order. Each suite lives in its own `Bench+Name.swift`; add one line here.
 enum BenchSuites {
     static let all: [BenchSuite] = [
+        AttentionBench.suite,
         BlobsBench.suite,
         CaptionsBench.suite,
         ComposeBench.suite,

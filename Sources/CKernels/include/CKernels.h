@@ -150,9 +150,10 @@ void ck_winograd4_output(const float *m, int channels, int h, int w, const float
 
 /// Fused attention of one head for `rows` query rows: out_i = Σ_j softmax_j(scale · q_i·k_j) v_j, with q_i at
 /// q + i·ldq, k_j and v_j at k + j·ldkv and v + j·ldkv (d values each), out_i at out + i·ldo. The scores of a few
-/// rows at a time stay in cache (no m × m matrix in memory): max-subtracted exponentials (the Cephes-style
-/// polynomial of `ck_softmax_rows`), Σ in Float32. Works on its copy of K (transposed) and V in `scratch`
-/// (`ck_attention_scratch_count(m, d)` floats, on every path; the caller owns it, so no thread allocates).
+/// rows at a time stay in cache (no m × m matrix in memory), in the log₂ domain (q·scale·log₂e): max-subtracted
+/// 2^x (a degree-5 polynomial, ≤ 2.2e-7 relative), Σ in Float32; when K and V outgrow L2, keys go in blocks with an
+/// online softmax. Works on its copy of K (transposed) and V in `scratch` (`ck_attention_scratch_count(m, d)` floats,
+/// on every path; the caller owns it, so no thread allocates). See attention_body.h.
 void ck_attention(const float *q, int ldq, int rows, const float *k, const float *v, int ldkv, int m, int d, float scale,
                   float *out, int ldo, float *scratch);
 size_t ck_attention_scratch_count(int m, int d);

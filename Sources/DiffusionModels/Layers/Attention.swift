@@ -5,7 +5,8 @@ import Foundation
 /// per head softmax(Q_h K_hᵀ / √d_h) V_h, then `to_out.0`.
 ///
 /// On the AVX-512 and AVX2 paths each head runs in `ck_attention` (fused: the scores of a few query rows at a time
-/// stay in cache, never the n × m matrix), heads × row blocks shared among the cores. On the portable path the
+/// stay in cache, never the n × m matrix; see Sources/CKernels/attention_body.h for its blocking), heads × row blocks
+/// shared among the cores. On the portable path the
 /// scores are formed for blocks of query rows (at most `scoreBudget` floats at a time, so 4096 tokens take 16 MB,
 /// not 64 MB per head), each block by two `sgemm`s and a row softmax in between.
 struct Attention: @unchecked Sendable {
@@ -49,7 +50,9 @@ struct Attention: @unchecked Sendable {
             blockedAttention(q: q.pointer, k: k.pointer, v: v.pointer, o: o.pointer, batch: batch, n: n, m: m, scale: scale)
         } else {
             // Work items: (sample, head, block of query rows), at least 4 per core so that they even out; each core
-            // takes a contiguous run of them with its own scratch (allocated here: no allocation on the workers).
+            // takes a contiguous run of them with its own scratch (allocated here: no allocation on the workers), and
+            // the items of one (sample, head) in its run — consecutive rows — go to one `ck_attention` call, so that a
+            // core packs that head's K and V once (the VAE's one 4096 × 512 head: 16 MB per packing).
             let pairs = batch * heads
             let splits = max(1, min(n / 16, (4 * Parallel.threads + pairs - 1) / pairs))
             let items = pairs * splits, parts = min(Parallel.threads, items)
@@ -57,15 +60,18 @@ struct Attention: @unchecked Sendable {
             let scratchBuffer = FloatBuffer(count: parts * perPart)
             Parallel.forEachPart(items, parts: parts) { part, run in
                 let work = scratchBuffer.pointer + part * perPart
-                for item in run {
-                    let pair = item / splits, split = item % splits
+                var item = run.lowerBound
+                while item < run.upperBound {
+                    let pair = item / splits
+                    let last = min(run.upperBound, (pair + 1) * splits) - 1  // this pair's last item in the run
                     let b = pair / heads, h = pair % heads
-                    let start = n * split / splits, end = n * (split + 1) / splits
+                    let start = n * (item % splits) / splits, end = n * (last % splits + 1) / splits
                     let column = h * headDim
                     ck_attention(q.pointer + (b * n + start) * inner + column, Int32(inner), Int32(end - start),
                                  k.pointer + b * m * inner + column, v.pointer + b * m * inner + column, Int32(inner),
                                  Int32(m), Int32(headDim), scale, o.pointer + (b * n + start) * inner + column, Int32(inner),
                                  work)
+                    item = last + 1
                 }
             }
             GEMMStatistics.add(4 * batch * heads * n * m * headDim)  // Q·Kᵀ and P·V
