@@ -81,7 +81,7 @@ struct WinogradConvolutionTests {
     }
 
     /// F(4×4) where the image is a multiple of 4 with ≥ 16 tiles per sample (SD's 64², 32² and 16² latents), F(2×2)
-    /// on smaller even images (8²), direct below 16 tiles or on odd sizes; `CONCEPTS_WINOGRAD=2` keeps F(2×2).
+    /// on smaller even images (8², 4²), direct below 4 tiles or on odd sizes; `CONCEPTS_WINOGRAD=2` keeps F(2×2).
     @Test func tileChoice() throws {
         let conv = try Self.conv(Self.cases[0]).0
         try Self.with(["CONCEPTS_WINOGRAD": nil]) {
@@ -91,7 +91,9 @@ struct WinogradConvolutionTests {
             #expect(conv.winogradTile(height: 12, width: 16) == .f2)
             #expect(conv.winogradTile(height: 8, width: 8) == .f2)
             #expect(conv.winogradTile(height: 30, width: 30) == .f2)
-            #expect(conv.winogradTile(height: 6, width: 6) == nil)
+            #expect(conv.winogradTile(height: 6, width: 6) == .f2)
+            #expect(conv.winogradTile(height: 4, width: 4) == .f2)
+            #expect(conv.winogradTile(height: 2, width: 4) == nil)
             #expect(conv.winogradTile(height: 9, width: 16) == nil)
         }
         try Self.with(["CONCEPTS_WINOGRAD": "2"]) { #expect(conv.winogradTile(height: 64, width: 64) == .f2) }

@@ -17,8 +17,11 @@ extension Conv2D {
 
     /// Whether an h × w output takes this path (not while `CONCEPTS_WINOGRAD` forces a Winograd tile: tests run
     /// Winograd on small images that way).
+    /// `CONCEPTS_IM2COL=0` leaves small images to Winograd / the tap-major path (for A/B).
+    static var im2colDisabled: Bool { getenv("CONCEPTS_IM2COL").map { String(cString: $0) == "0" } ?? false }
+
     func usesIm2col(height h: Int, width w: Int, batch: Int) -> Bool {
-        Self.forcedTile == nil && h * w <= Self.im2colMaxPixels && 9 * inChannels * h * w * batch <= Self.im2colBudget
+        Self.forcedTile == nil && !Self.im2colDisabled && h * w <= Self.im2colMaxPixels && 9 * inChannels * h * w * batch <= Self.im2colBudget
     }
 
     func applyIm2col(_ x: FeatureMap, upsample: Bool, channelBias: UnsafePointer<Float>?, residual: FeatureMap?,

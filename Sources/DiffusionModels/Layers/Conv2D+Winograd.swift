@@ -43,6 +43,11 @@ extension Conv2D {
     /// 16² 1.21 / 1.31, 8² (4 tiles) 1.06 / 0.70.
     static let f4MinimumTiles = 16
 
+    /// Fewest 2×2 tiles per sample for F(2×2, 3×3); below, the direct convolution. From 4 (SD's 4² latents of a 256²
+    /// image, 1280 channels): there the direct path's fp16 widening and tap reordering of the whole weight cost more
+    /// than the transform into cache-sized blocks (0.81 → 0.27 CPU s per 256² step for that level).
+    static let f2MinimumTiles = 4
+
     /// `CONCEPTS_WINOGRAD_MERGE=0` runs the products per sample whatever the size (tests compare both ways).
     static var mergingDisabled: Bool { getenv("CONCEPTS_WINOGRAD_MERGE").map { String(cString: $0) == "0" } ?? false }
 
@@ -62,7 +67,7 @@ extension Conv2D {
             return .f4
         }
         let tiles2 = (h / 2) * (w / 2)
-        if h % 2 == 0, w % 2 == 0, tiles2 >= 16, 16 * inChannels * tiles2 <= Self.winogradBudget {
+        if h % 2 == 0, w % 2 == 0, tiles2 >= Self.f2MinimumTiles, 16 * inChannels * tiles2 <= Self.winogradBudget {
             return .f2
         }
         return nil
