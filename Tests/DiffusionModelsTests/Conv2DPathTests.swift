@@ -3,7 +3,7 @@ import Foundation
 import Tensors
 import Testing
 
-/// Every way `Conv2D` runs a 3×3 convolution (im2col on images of ≤ 64 pixels, Winograd F(2×2)/F(4×4) on larger even ones, the
+/// Every way `Conv2D` runs a 3×3 convolution (Winograd F(2×2) or F(4×4) on even images with enough tiles, the
 /// tap-major products otherwise, stride 2 by im2col) against the convolution summed in Float64, with nearest ×2
 /// upsampling, a per-sample channel bias and a residual, batch 2, fp32 and fp16 weights, on every kernel path.
 /// Tolerance: ≤ 2e-5 relative to the largest |output| (Float32 sums over 9·C_in ≤ 1,440 terms).
@@ -50,9 +50,8 @@ struct Conv2DPathTests {
         return y
     }
 
-    /// (h, w, upsample, stride): im2col (4×4, 8×8, 2×4 upsampled to 4×8), Winograd F(2×2) (12×12, 10×16), F(4×4)
-    /// (16×16, and 8×8 upsampled to 16×16), tap-major (odd 7×9: no Winograd tiles; 9×9 = 81 pixels: no im2col),
-    /// stride 2.
+    /// (h, w, upsample, stride): Winograd F(2×2) (4×4, 8×8, 2×4 upsampled to 4×8, 12×12, 10×16), F(4×4) (16×16, and
+    /// 8×8 upsampled to 16×16), tap-major (odd sizes 7×9, 9×9), stride 2.
     static let shapes: [(Int, Int, Bool, Int)] = [(4, 4, false, 1), (8, 8, false, 1), (2, 4, true, 1), (12, 12, false, 1),
                                                   (10, 16, false, 1), (16, 16, false, 1), (8, 8, true, 1), (7, 9, false, 1),
                                                   (9, 9, false, 1), (8, 8, false, 2)]

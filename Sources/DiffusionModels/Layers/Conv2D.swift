@@ -8,8 +8,8 @@ import Tensors
 /// input x̂ ((H+2) × (W+2) per channel). Shift (ky, kx) of x̂ is x̂ itself read from offset ky·(W+2)+kx, so each
 /// product reads the padded image in place (no im2col buffer); the output is computed H × (W+2) wide and its
 /// two border columns dropped. The weight is stored tap-major (W_{ky,kx} is C_out × C_in) once at load.
-/// 3×3, stride 1 on images of at most 64 pixels: one im2col product (Conv2D+Im2col.swift); on larger ones that are
-/// even with enough tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3) (Conv2D+Winograd.swift).
+/// 3×3, stride 1 on even-sized images with enough tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3) instead
+/// (Conv2D+Winograd.swift).
 /// 3×3, stride 2 (the downsampler): im2col then one `sgemm` (the output is a quarter of the input).
 struct Conv2D: @unchecked Sendable {
     enum Kind { case pointwise, same3x3, strided3x3 }
@@ -51,10 +51,6 @@ struct Conv2D: @unchecked Sendable {
         let ow = kind == .strided3x3 ? (w - 1) / 2 + 1 : w
         let out = FeatureMap(batch: x.batch, channels: outChannels, height: oh, width: ow)
         let n = oh * ow
-        if kind == .same3x3 && usesIm2col(height: h, width: w, batch: x.batch) {
-            applyIm2col(x, upsample: upsample, channelBias: channelBias, residual: residual, into: out, scratch: scratch)
-            return out
-        }
         if kind == .same3x3, let tile = winogradTile(height: h, width: w) {
             applyWinograd(x, tile: tile, upsample: upsample, channelBias: channelBias, residual: residual, into: out,
                           scratch: scratch)
