@@ -1,6 +1,8 @@
+import CKernels
 @testable import DiffusionModels
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 
 /// `Conv2D` (3×3, stride 1) through its Winograd paths against the direct convolution in Float64: F(4×4, 3×3) and
@@ -80,14 +82,22 @@ struct WinogradConvolutionTests {
         }
     }
 
-    /// F(4×4) where the image is a multiple of 4 with ≥ 16 tiles per sample (SD's 64², 32² and 16² latents), F(2×2)
-    /// on smaller even images (8², 4²), direct below 4 tiles or on odd sizes; `CONCEPTS_WINOGRAD=2` keeps F(2×2).
+    /// F(4×4) where the image is a multiple of 4 with ≥ 16 tiles per sample on AVX-512 (SD's 64², 32² and 16²
+    /// latents), ≥ 64 on the other paths (64², 32²), F(2×2) on smaller even images (8², 4²), direct below 4 tiles or
+    /// on odd sizes; `CONCEPTS_WINOGRAD=2` keeps F(2×2).
     @Test func tileChoice() throws {
         let conv = try Self.conv(Self.cases[0]).0
-        try Self.with(["CONCEPTS_WINOGRAD": nil]) {
+        kernelPathLock.lock()
+        defer { kernelPathLock.unlock() }
+        try Self.with(["CONCEPTS_WINOGRAD": nil, "CONCEPTS_KERNELS": "avx2"]) {
+            #expect(conv.winogradTile(height: 32, width: 32) == .f4)
+            #expect(conv.winogradTile(height: 16, width: 16) == .f2)
+        }
+        let best = String(cString: ck_instruction_set_name(ck_supported_instruction_set()))
+        try Self.with(["CONCEPTS_WINOGRAD": nil, "CONCEPTS_KERNELS": best]) {
             #expect(conv.winogradTile(height: 64, width: 64) == .f4)
             #expect(conv.winogradTile(height: 32, width: 32) == .f4)
-            #expect(conv.winogradTile(height: 16, width: 16) == .f4)
+            #expect(conv.winogradTile(height: 16, width: 16) == (ck_supported_instruction_set() == CK_AVX512 ? .f4 : .f2))
             #expect(conv.winogradTile(height: 12, width: 16) == .f2)
             #expect(conv.winogradTile(height: 8, width: 8) == .f2)
             #expect(conv.winogradTile(height: 30, width: 30) == .f2)

@@ -39,9 +39,11 @@ extension Conv2D {
 
     /// Fewest 4×4 tiles per sample for F(4×4, 3×3): below, the weight transform (36 floats per channel pair, per
     /// call) and the thin products outweigh the saved multiplications and F(2×2, 3×3) runs. Measured on a 512² SD
-    /// step (CPU seconds of the 3×3 convolutions per level, F4 / F2): 64² 0.94 / 2.01, 32² 1.05 / 1.56,
-    /// 16² 1.21 / 1.31, 8² (4 tiles) 1.06 / 0.70.
-    static let f4MinimumTiles = 16
+    /// step (CPU seconds of the 3×3 convolutions per level, F4 / F2, AVX-512): 64² 0.94 / 2.01, 32² 1.05 / 1.56,
+    /// 16² 1.21 / 1.31, 8² (4 tiles) 1.06 / 0.70. On the AVX2 path the fp16 weight transform costs 2.5× more
+    /// (8-lane gathers), and the 16² level (16 tiles) is cheaper in F(2×2): whole 512² step 12.22–12.35 CPU s
+    /// against 12.40–12.58 with F(4×4) there (AVX-512: 11.75–11.80 with F(4×4) against 12.05 with F(2×2)).
+    static var f4MinimumTiles: Int { ck_instruction_set_in_use() == CK_AVX512 ? 16 : 64 }
 
     /// Fewest 2×2 tiles per sample for F(2×2, 3×3); below, the direct convolution. From 4 (SD's 4² latents of a 256²
     /// image, 1280 channels): there the direct path's fp16 widening and tap reordering of the whole weight cost more
