@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import TestSupport
 import Testing
 
 /// `ck_attention` (the fused attention of the UNet and the VAE) against softmax(scale·QKᵀ)V computed in Float64,
@@ -10,15 +11,6 @@ import Testing
 /// key-blocked path (online softmax) the kernel takes when K and V outgrow L2.
 @Suite(.serialized)
 struct AttentionKernelTests {
-    /// Deterministic values in [−2, 2).
-    static func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 40) / Double(1 << 24) * 4 - 2)
-        }
-    }
-
     static func reference(q: [Float], k: [Float], v: [Float], rows: Int, m: Int, d: Int, ld: Int, column: Int,
                           scale: Float) -> [Double] {
         var out = [Double](repeating: 0, count: rows * d)
@@ -48,7 +40,9 @@ struct AttentionKernelTests {
     func matchesFloat64Reference(shape: (Int, Int, Int)) {
         let (rows, m, d) = shape
         let heads = 2, ld = heads * d + 3  // two heads side by side, plus 3 unused columns
-        let q = Self.values(rows * ld, seed: 1), k = Self.values(m * ld, seed: 2), v = Self.values(m * ld, seed: 3)
+        let q = deterministicValues(rows * ld, seed: 1, halfWidth: 2)
+        let k = deterministicValues(m * ld, seed: 2, halfWidth: 2)
+        let v = deterministicValues(m * ld, seed: 3, halfWidth: 2)
         let scale = 1 / Float(d).squareRoot()
         let expectations = (0..<heads).map { head in  // once, not per path (the larger shapes take a while)
             Self.reference(q: q, k: k, v: v, rows: rows, m: m, d: d, ld: ld, column: head * d, scale: scale)
@@ -79,8 +73,9 @@ struct AttentionKernelTests {
     /// Large scores (scale·q·k up to ±800) must not overflow: the maximum is subtracted before e^x.
     @Test func largeScoresStayFinite() {
         let rows = 5, m = 33, d = 20
-        let q = Self.values(rows * d, seed: 4).map { $0 * 10 }, k = Self.values(m * d, seed: 5).map { $0 * 10 }
-        let v = Self.values(m * d, seed: 6)
+        let q = deterministicValues(rows * d, seed: 4, halfWidth: 2).map { $0 * 10 }
+        let k = deterministicValues(m * d, seed: 5, halfWidth: 2).map { $0 * 10 }
+        let v = deterministicValues(m * d, seed: 6, halfWidth: 2)
         onEveryKernelPath { path in
             var out = [Float](repeating: 0, count: rows * d)
             var scratch = [Float](repeating: .nan, count: ck_attention_scratch_count(Int32(m), Int32(d)))

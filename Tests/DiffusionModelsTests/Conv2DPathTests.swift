@@ -1,6 +1,7 @@
 @testable import DiffusionModels
 import Foundation
 import Tensors
+import TestSupport
 import Testing
 
 /// Every way `Conv2D` runs a 3×3 convolution (Winograd F(2×2) or F(4×4) on even images with enough tiles, the
@@ -9,14 +10,6 @@ import Testing
 /// Tolerance: ≤ 2e-5 relative to the largest |output| (Float32 sums over 9·C_in ≤ 1,440 terms).
 @Suite(.serialized)
 struct Conv2DPathTests {
-    static func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 40) / Double(1 << 24) * 2 - 1)
-        }
-    }
-
     /// y[b][o][p] for x (batch × cin × h × w), upsampled first when asked, zero padding 1.
     static func reference(x: [Float], batch: Int, cin: Int, h: Int, w: Int, upsample: Bool, stride: Int, weight: [Float],
                           bias: [Float], cout: Int, channelBias: [Float]?, residual: [Float]?) -> [Double] {
@@ -59,9 +52,9 @@ struct Conv2DPathTests {
     @Test(arguments: [DType.float32, .float16])
     func everyPathEqualsTheDirectSum(weightType: DType) throws {
         let cin = 160, cout = 24, batch = 2
-        var weight = Self.values(cout * cin * 9, seed: 11).map { $0 * 0.1 }
+        var weight = deterministicValues(cout * cin * 9, seed: 11).map { $0 * 0.1 }
         if weightType == .float16 { weight = try RawTensor.from(floats: weight, shape: [weight.count], as: .float16).floats() }
-        let bias = Self.values(cout, seed: 12)
+        let bias = deterministicValues(cout, seed: 12)
         let tensors: [String: RawTensor] = [
             "conv.weight": try RawTensor.from(floats: weight, shape: [cout, cin, 3, 3], as: weightType),
             "conv.bias": try RawTensor.from(floats: bias, shape: [cout], as: .float32),
@@ -70,10 +63,10 @@ struct Conv2DPathTests {
         let scratch = WeightScratch()
         for (h, w, upsample, stride) in Self.shapes {
             let conv = try Conv2D(reader, "conv", in: cin, out: cout, kernel: 3, stride: stride)
-            let x = Self.values(batch * cin * h * w, seed: UInt64(h * 100 + w))
+            let x = deterministicValues(batch * cin * h * w, seed: UInt64(h * 100 + w))
             let oh = ((upsample ? 2 * h : h) - 1) / stride + 1, ow = ((upsample ? 2 * w : w) - 1) / stride + 1
-            let channelBias = Self.values(batch * cout, seed: 13)
-            let residual = stride == 1 ? Self.values(batch * cout * oh * ow, seed: 14) : nil
+            let channelBias = deterministicValues(batch * cout, seed: 13)
+            let residual = stride == 1 ? deterministicValues(batch * cout * oh * ow, seed: 14) : nil
             let expected = Self.reference(x: x, batch: batch, cin: cin, h: h, w: w, upsample: upsample, stride: stride,
                                           weight: weight, bias: bias, cout: cout, channelBias: channelBias, residual: residual)
             let largest = expected.map(abs).max() ?? 0

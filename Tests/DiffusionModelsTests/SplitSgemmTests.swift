@@ -1,5 +1,6 @@
 @testable import DiffusionModels
 import Foundation
+import TestSupport
 import Testing
 
 /// `sgemm` splits products of ≥ `parallelProductFlops` into bands of C's rows or columns, one single-threaded
@@ -7,22 +8,14 @@ import Testing
 /// combinations, with lengths that are not multiples of the 16-wide bands and leading dimensions wider than the
 /// operands (the models' head-interleaved layouts). Tolerance: ≤ 1e-5 relative to the largest |C|.
 struct SplitSgemmTests {
-    static func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 40) / Double(1 << 24) * 2 - 1)
-        }
-    }
-
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)], [(301, 67), (45, 409)])
     func bandsEqualTheProduct(transposes: (Bool, Bool), shape: (Int, Int)) {
         let (ta, tb) = transposes
         let (m, n) = shape, k = 3_000, pad = 5
         #expect(2.0 * Double(m * n * k) >= parallelProductFlops)  // the split path really runs
         let lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad
-        let a = Self.values((ta ? k : m) * lda, seed: 1), b = Self.values((tb ? n : k) * ldb, seed: 2)
-        var c = Self.values(m * ldc, seed: 3)
+        let a = deterministicValues((ta ? k : m) * lda, seed: 1), b = deterministicValues((tb ? n : k) * ldb, seed: 2)
+        var c = deterministicValues(m * ldc, seed: 3)
         let c0 = c
         let alpha: Float = 0.75, beta: Float = 0.5
         a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in

@@ -24,8 +24,8 @@ struct WinogradConvolutionTests {
     ]
 
     static func conv(_ c: Case) throws -> (Conv2D, weights: [Float], bias: [Float]) {
-        var w = WinogradKernelTests.values(c.cout * c.cin * 9, seed: 11)
-        let bias = WinogradKernelTests.values(c.cout, seed: 12)
+        var w = deterministicValues(c.cout * c.cin * 9, seed: 11)
+        let bias = deterministicValues(c.cout, seed: 12)
         let tensor = try RawTensor.from(floats: w, shape: [c.cout, c.cin, 3, 3], as: c.half ? .float16 : .float32)
         w = try tensor.floats()  // what the layer holds (fp16-rounded for fp16)
         let source = TensorDictionaryWeights(["c.weight": tensor, "c.bias": try RawTensor.from(floats: bias, shape: [c.cout])])
@@ -44,9 +44,9 @@ struct WinogradConvolutionTests {
     func matchesDirectConvolution(c: Case, tile: String) throws {
         let batch = 2, h = c.upsample ? 2 * c.height : c.height, w = c.upsample ? 2 * c.width : c.width
         let (conv, weights, bias) = try Self.conv(c)
-        let x = WinogradKernelTests.values(batch * c.cin * c.height * c.width, seed: 13)
-        let channelBias = WinogradKernelTests.values(batch * c.cout, seed: 14)
-        let residual = WinogradKernelTests.values(batch * c.cout * h * w, seed: 15)
+        let x = deterministicValues(batch * c.cin * c.height * c.width, seed: 13)
+        let channelBias = deterministicValues(batch * c.cout, seed: 14)
+        let residual = deterministicValues(batch * c.cout * h * w, seed: 15)
         var expected: [Double] = []
         for b in 0..<batch {
             var image = Array(x[(b * c.cin * c.height * c.width)..<((b + 1) * c.cin * c.height * c.width)])

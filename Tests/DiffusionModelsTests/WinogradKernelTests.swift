@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import TestSupport
 import Testing
 
 /// The F(4×4, 3×3) kernels composed as a convolution — U = G g Gᵀ (`ck_winograd4_weights`, from Float32 and from fp16),
@@ -11,14 +12,6 @@ import Testing
 /// Tolerance: ≤ 1e-5 of the largest |output| (Float32 transforms of values in [−1, 1)).
 @Suite(.serialized)
 struct WinogradKernelTests {
-    static func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 40) / Double(1 << 24) * 2 - 1)
-        }
-    }
-
     /// y[o][r][c] = bias[o] + residual + Σ_{i,ky,kx} w[o][i][ky][kx] · x[i][r+ky−1][c+kx−1] (zero outside), in Float64.
     static func direct(x: [Float], w: [Float], bias: [Float], residual: [Float]?, cin: Int, cout: Int, h: Int, wd: Int) -> [Double] {
         var y = [Double](repeating: 0, count: cout * h * wd)
@@ -44,8 +37,9 @@ struct WinogradKernelTests {
           [false, true])
     func matchesDirectConvolution(shape: (Int, Int, Int, Int), half: Bool) throws {
         let (cin, cout, h, wd) = shape
-        let x = Self.values(cin * h * wd, seed: 1), bias = Self.values(cout, seed: 3), residual = Self.values(cout * h * wd, seed: 4)
-        var w = Self.values(cout * cin * 9, seed: 2)
+        let x = deterministicValues(cin * h * wd, seed: 1), bias = deterministicValues(cout, seed: 3)
+        let residual = deterministicValues(cout * h * wd, seed: 4)
+        var w = deterministicValues(cout * cin * 9, seed: 2)
         var halfBits = [UInt16](repeating: 0, count: w.count)
         if half {  // the fp16 weights and, for the reference, their exact Float32 values
             for i in w.indices {
