@@ -28,23 +28,24 @@ struct BasicTransformerBlock: Sendable {
     /// `x`: batch × n × dim tokens, updated in place; `text`: batch × m × cross_attention_dim.
     func apply(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, text: UnsafePointer<Float>, textTokens m: Int,
                scratch: WeightScratch) {
-        applySelfAttention(x, batch: batch, tokens: n, scratch: scratch)
-        applyCrossAttentionAndFeedForward(x, batch: batch, tokens: n, text: text, textTokens: m, scratch: scratch)
+        let normed = FloatBuffer(count: batch * n * dim)
+        applySelfAttention(x, batch: batch, tokens: n, normed: normed, scratch: scratch)
+        applyCrossAttentionAndFeedForward(x, batch: batch, tokens: n, text: text, textTokens: m, normed: normed, scratch: scratch)
     }
 
-    /// x += attn1(LN1(x)): the part of the block that does not see the text.
-    func applySelfAttention(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, scratch: WeightScratch) {
-        let rows = batch * n
-        let normed = FloatBuffer(count: rows * dim)
-        norm1.apply(x, rows: rows, into: normed.pointer)
+    /// x += attn1(LN1(x)): the part of the block that does not see the text. `normed` holds ≥ batch·n·dim floats
+    /// (the layer norm's output; its contents are overwritten).
+    func applySelfAttention(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, normed: FloatBuffer,
+                            scratch: WeightScratch) {
+        norm1.apply(x, rows: batch * n, into: normed.pointer)
         attn1.apply(normed.pointer, batch: batch, tokens: n, context: nil, contextTokens: n, into: x, accumulate: true, scratch: scratch)
     }
 
-    /// x += attn2(LN2(x), text); x += W₂·GEGLU(W₁·LN3(x)).
+    /// x += attn2(LN2(x), text); x += W₂·GEGLU(W₁·LN3(x)). `normed` as for `applySelfAttention`.
     func applyCrossAttentionAndFeedForward(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int,
-                                           text: UnsafePointer<Float>, textTokens m: Int, scratch: WeightScratch) {
+                                           text: UnsafePointer<Float>, textTokens m: Int, normed: FloatBuffer,
+                                           scratch: WeightScratch) {
         let rows = batch * n
-        let normed = FloatBuffer(count: rows * dim)
         norm2.apply(x, rows: rows, into: normed.pointer)
         attn2.apply(normed.pointer, batch: batch, tokens: n, context: text, contextTokens: m, into: x, accumulate: true, scratch: scratch)
         norm3.apply(x, rows: rows, into: normed.pointer)
@@ -105,10 +106,11 @@ struct Transformer2DModel: Sendable {
         }
         for (index, block) in blocks.enumerated() {
             if index == 0 && batch != x.batch {
-                block.applySelfAttention(tokens.pointer, batch: x.batch, tokens: n, scratch: scratch)
+                let normedTokens = FloatBuffer(count: batch * n * inner)
+                block.applySelfAttention(tokens.pointer, batch: x.batch, tokens: n, normed: normedTokens, scratch: scratch)
                 for b in x.batch..<batch { (tokens.pointer + b * n * inner).update(from: tokens.pointer, count: n * inner) }
                 block.applyCrossAttentionAndFeedForward(tokens.pointer, batch: batch, tokens: n, text: text,
-                                                        textTokens: textTokens, scratch: scratch)
+                                                        textTokens: textTokens, normed: normedTokens, scratch: scratch)
             } else {
                 block.apply(tokens.pointer, batch: batch, tokens: n, text: text, textTokens: textTokens, scratch: scratch)
             }
