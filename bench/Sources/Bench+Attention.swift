@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Tensors
 
 /// Suite `attention`: the fused attention kernel `ck_attention` alone, at Stable Diffusion 1.x UNet shapes (512²
 /// image, 64² latents, batch 2 with guidance, 8 heads): self-attention over 4096 tokens of head width 40, 1024 × 80
@@ -54,11 +55,8 @@ enum AttentionBench {
 
     /// Deterministic values in [−2, 2) (their size is that of SD's unit-variance activations).
     static func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Double(state >> 40) / Double(1 << 24) * 4 - 2)
-        }
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in 2 * rng.nextSymmetric() }
     }
 
     /// Median wall seconds of one whole layer of `shape` on `threads` threads, and the mean CPU seconds per layer.
